@@ -1,0 +1,262 @@
+using System.Net;
+using Ingest.Core.Pipeline;
+using Ingest.Core.Routing;
+
+namespace Ingest.Core.Configuration;
+
+/// <summary>
+/// Checks a bound configuration and collects every problem at once, each naming the route or
+/// target and the fix. Never prints a secret value.
+/// </summary>
+public static class ConfigValidator
+{
+    public static readonly string[] CompatModes = ["http-v2", "rest-v1"];
+    public static readonly string[] AckLevels = ["memory", "durable", "delivered"];
+    public static readonly string[] SplitModes = ["none", "ndjson", "array"];
+    public static readonly string[] Methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"];
+    public static readonly string[] Protocols = ["http1", "http2", "http1AndHttp2"];
+
+    // Ack levels this build can honour; the others are reported rather than silently ignored.
+    private static readonly string[] SupportedAckLevels = ["memory"];
+
+    /// <summary>Returns every problem; an empty list means the configuration can be deployed.</summary>
+    public static List<string> Validate(IngestConfig config, IReadOnlyDictionary<string, ITargetKind> kinds)
+    {
+        var errors = new List<string>();
+        ValidateListeners(config, errors);
+        OneOf("compat", config.Compat, CompatModes, errors);
+        OneOf("defaults.ack", config.Defaults.Ack, AckLevels, errors);
+        Supported("defaults.ack", config.Defaults.Ack, errors);
+        Positive("defaults.maxBodyBytes", config.Defaults.MaxBodyBytes, errors);
+        Positive("memory.bufferBytes", config.Memory.BufferBytes, errors);
+        if (config.Defaults.Timeout <= TimeSpan.Zero)
+        {
+            errors.Add("defaults.timeout: must be above zero, e.g. 29s.");
+        }
+        if (config.AccessLog.BufferLines <= 0)
+        {
+            errors.Add("accessLog.bufferLines: must be above zero, e.g. 65536.");
+        }
+        NotYet("redis", config.Redis is not null, "shared limits through Redis", errors);
+        NotYet("throttle", config.Throttle is not null, "throttling", errors);
+        NotYet("resourcePolicy", config.ResourcePolicy.Allow.Count + config.ResourcePolicy.Deny.Count > 0, "resource policies", errors);
+        NotYet("trustedProxies", config.TrustedProxies.Count > 0, "trusted proxies", errors);
+        NotYet("apiKeys", config.ApiKeys.Count > 0, "API keys", errors);
+        NotYet("usagePlans", config.UsagePlans.Count > 0, "usage plans", errors);
+        NotYet("iamKeys", config.IamKeys.Count > 0, "IAM authentication", errors);
+        NotYet("hmacKeys", config.HmacKeys.Count > 0, "HMAC authentication", errors);
+        NotYet("authorizers", config.Authorizers.Count > 0, "authorizers", errors);
+        NotYet("stages", config.Stages.Count > 0, "stages", errors);
+
+        foreach (var (name, target) in config.Targets)
+        {
+            ValidateTarget(name, target, config, kinds, errors);
+        }
+
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < config.Routes.Count; i++)
+        {
+            ValidateRoute(i, config.Routes[i], config, keys, errors);
+        }
+        return errors;
+    }
+
+    private static void ValidateListeners(IngestConfig config, List<string> errors)
+    {
+        for (var i = 0; i < config.Listen.Count; i++)
+        {
+            var listener = config.Listen[i];
+            if (!IPEndPoint.TryParse(listener.Address, out var endpoint) || endpoint.Port == 0)
+            {
+                errors.Add($"listen[{i}].address: '{listener.Address}' is not host:port. Write e.g. 127.0.0.1:8080 or [::]:8080.");
+            }
+            OneOf($"listen[{i}].protocols", listener.Protocols, Protocols, errors);
+            NotYet($"listen[{i}].tls", listener.Tls is not null, "TLS listeners", errors);
+        }
+        if (!IPEndPoint.TryParse(config.Admin.Listen, out _))
+        {
+            errors.Add($"admin.listen: '{config.Admin.Listen}' is not host:port. Write e.g. 127.0.0.1:9090.");
+        }
+    }
+
+    private static void ValidateTarget(string name, TargetOptions target, IngestConfig config, IReadOnlyDictionary<string, ITargetKind> kinds, List<string> errors)
+    {
+        var where = $"targets.{name}";
+        if (target.Type == "blackhole")
+        {
+            return;
+        }
+        if (!kinds.TryGetValue(target.Type, out var kind))
+        {
+            var known = string.Join(", ", kinds.Keys.Append("blackhole").Order(StringComparer.Ordinal));
+            errors.Add(string.IsNullOrEmpty(target.Type)
+                ? $"{where}.type: missing. Set one of: {known}."
+                : $"{where}.type: '{target.Type}' is not a target kind this build has. Use one of: {known}.");
+            return;
+        }
+        kind.Validate(name, target, errors);
+        var limits = kind.ServiceLimits(target);
+        if (target.Batch is { } batch)
+        {
+            if (batch.MaxRecords is { } records && (records < 1 || records > limits.MaxRecords))
+            {
+                errors.Add($"{where}.batch.maxRecords: {records} is outside 1..{limits.MaxRecords}, the service limit.");
+            }
+            if (batch.MaxBytes is { } bytes && (bytes < limits.MaxRecordBytes || bytes > limits.MaxBatchBytes))
+            {
+                errors.Add($"{where}.batch.maxBytes: {bytes} must be between the record limit {limits.MaxRecordBytes} and the call limit {limits.MaxBatchBytes}.");
+            }
+            if (batch.Linger is { } linger && (linger < TimeSpan.Zero || linger > TimeSpan.FromSeconds(10)))
+            {
+                errors.Add($"{where}.batch.linger: must be between 0ms and 10s, e.g. 20ms.");
+            }
+            if (batch.MaxInFlight is { } inFlight && (inFlight < 1 || inFlight > 256))
+            {
+                errors.Add($"{where}.batch.maxInFlight: {inFlight} is outside 1..256.");
+            }
+        }
+        if (target.Retry is { } retry)
+        {
+            if (retry.MaxAttempts < 1)
+            {
+                errors.Add($"{where}.retry.maxAttempts: must be at least 1.");
+            }
+            if (retry.BaseDelay <= TimeSpan.Zero || retry.MaxDelay < retry.BaseDelay)
+            {
+                errors.Add($"{where}.retry: baseDelay must be above zero and maxDelay at least baseDelay.");
+            }
+        }
+        if (target.ChannelCapacity is { } capacity && capacity < 1)
+        {
+            errors.Add($"{where}.channelCapacity: must be at least 1.");
+        }
+        if (target.DeadLetter is { } deadLetter)
+        {
+            if (deadLetter.Target is { } other)
+            {
+                if (!config.Targets.ContainsKey(other) || other == name)
+                {
+                    errors.Add($"{where}.deadLetter.target: '{other}' is not another target. Name one under targets, or use type: file.");
+                }
+            }
+            else if (deadLetter.Type != "file")
+            {
+                errors.Add($"{where}.deadLetter: set type: file (with path) or target: NAME.");
+            }
+        }
+    }
+
+    private static void ValidateRoute(int index, RouteOptions route, IngestConfig config, HashSet<string> keys, List<string> errors)
+    {
+        var where = $"routes[{index}] ({route.Route})";
+        var space = route.Route.IndexOf(' ', StringComparison.Ordinal);
+        if (space <= 0)
+        {
+            errors.Add($"{where}.route: write it as 'METHOD /path', e.g. 'POST /v1/events'.");
+        }
+        else
+        {
+            var method = route.Route[..space];
+            if (!Methods.Contains(method, StringComparer.Ordinal))
+            {
+                errors.Add($"{where}.route: method '{method}' must be one of {string.Join(", ", Methods)} (upper case).");
+            }
+            if (RouteTemplate.TryParse(route.Route[(space + 1)..], out var templateError) is null)
+            {
+                errors.Add($"{where}.route: {templateError}.");
+            }
+            if (!keys.Add(route.Route))
+            {
+                errors.Add($"{where}.route: defined twice. Remove one of them.");
+            }
+        }
+
+        if (string.IsNullOrEmpty(route.Target))
+        {
+            errors.Add($"{where}.target: missing. Name one of the targets.");
+        }
+        else if (!config.Targets.ContainsKey(route.Target))
+        {
+            errors.Add($"{where}.target: '{route.Target}' is not defined under targets.");
+        }
+
+        if (route.Auth.Count == 0)
+        {
+            errors.Add($"{where}.auth: missing. Say how clients authenticate, or 'auth: none' with 'public: true' for an open route.");
+        }
+        else if (route.Auth.Contains("none"))
+        {
+            if (route.Auth.Count > 1)
+            {
+                errors.Add($"{where}.auth: 'none' cannot be combined with other kinds.");
+            }
+            else if (!route.Public)
+            {
+                errors.Add($"{where}.public: a route with 'auth: none' must say 'public: true' (an allow-all resource policy does not count).");
+            }
+        }
+        else
+        {
+            errors.Add($"{where}.auth: {string.Join(", ", route.Auth)} is not supported by this build yet; use 'auth: none' with 'public: true'.");
+        }
+
+        OneOf($"{where}.split", route.Split, SplitModes, errors);
+        NotYet($"{where}.split", route.Split != "none", "splitting", errors);
+        if (route.Ack is { } ack)
+        {
+            OneOf($"{where}.ack", ack, AckLevels, errors);
+            Supported($"{where}.ack", ack, errors);
+        }
+        if (route.MaxBodyBytes is { } max)
+        {
+            Positive($"{where}.maxBodyBytes", max, errors);
+        }
+        if (route.ContentTypes is { Count: 0 })
+        {
+            errors.Add($"{where}.contentTypes: empty list refuses everything. Remove the key to use defaults.contentTypes.");
+        }
+        foreach (var header in route.Headers)
+        {
+            if (string.IsNullOrWhiteSpace(header) || header.Any(c => c <= ' ' || c == ':'))
+            {
+                errors.Add($"{where}.headers: '{header}' is not a header name.");
+            }
+        }
+        NotYet($"{where}.throttle", route.Throttle is not null, "throttling", errors);
+        NotYet($"{where}.cors", route.Cors is not null, "CORS", errors);
+        NotYet($"{where}.scopes", route.Scopes is not null, "scopes", errors);
+        NotYet($"{where}.idempotency", route.Idempotency is not null, "idempotency keys", errors);
+    }
+
+    private static void OneOf(string where, string value, string[] allowed, List<string> errors)
+    {
+        if (!allowed.Contains(value, StringComparer.Ordinal))
+        {
+            errors.Add($"{where}: '{value}' must be one of {string.Join(", ", allowed)}.");
+        }
+    }
+
+    private static void Supported(string where, string ack, List<string> errors)
+    {
+        if (AckLevels.Contains(ack) && !SupportedAckLevels.Contains(ack))
+        {
+            errors.Add($"{where}: '{ack}' acknowledgement is not supported by this build yet; use 'memory'.");
+        }
+    }
+
+    private static void Positive(string where, long value, List<string> errors)
+    {
+        if (value <= 0)
+        {
+            errors.Add($"{where}: must be above zero.");
+        }
+    }
+
+    private static void NotYet(string where, bool used, string feature, List<string> errors)
+    {
+        if (used)
+        {
+            errors.Add($"{where}: not supported by this build yet ({feature}); remove the key.");
+        }
+    }
+}

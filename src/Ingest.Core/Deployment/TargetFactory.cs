@@ -1,0 +1,90 @@
+using Ingest.Core.Configuration;
+using Ingest.Core.Diagnostics;
+using Ingest.Core.Pipeline;
+using Microsoft.Extensions.Logging;
+
+namespace Ingest.Core.Deployment;
+
+/// <summary>Creates the running target (batching writer or blackhole) for each configured target.</summary>
+public sealed class TargetFactory(
+    IEnumerable<ITargetKind> kinds,
+    IngestMetrics metrics,
+    ILoggerFactory loggerFactory,
+    TimeProvider timeProvider,
+    Func<string, HttpMessageHandler, HttpMessageHandler>? wrapHttpHandler = null)
+{
+    /// <summary>Registered kinds by their <c>type:</c> value.</summary>
+    public IReadOnlyDictionary<string, ITargetKind> Kinds { get; } = kinds.ToDictionary(k => k.Type, StringComparer.Ordinal);
+
+    /// <summary>Creates and starts every target. Dead-letter targets are wired after all exist.</summary>
+    public async Task<Dictionary<string, IEventTarget>> CreateAllAsync(IngestConfig config, BufferBudget budget, CancellationToken cancellationToken)
+    {
+        var context = new TargetContext(config.Aws, config.Aws.CreateMissing, loggerFactory, timeProvider, wrapHttpHandler);
+        var targets = new Dictionary<string, IEventTarget>(StringComparer.Ordinal);
+        var forwarders = new List<(DeadLetterToTarget Forwarder, string To)>();
+        foreach (var (name, options) in config.Targets)
+        {
+            if (options.Type == "blackhole")
+            {
+                targets[name] = new BlackholeTarget(name, metrics);
+                continue;
+            }
+            var kind = Kinds[options.Type];
+            var sender = await kind.CreateSenderAsync(name, options, context, cancellationToken);
+            var spill = new SpillFile(options.DeadLetter?.Path ?? "./data/spill", name, timeProvider);
+            IDeadLetterSink deadLetters = spill;
+            if (options.DeadLetter?.Target is { } to)
+            {
+                var forwarder = new DeadLetterToTarget(spill);
+                forwarders.Add((forwarder, to));
+                deadLetters = forwarder;
+            }
+            var writer = new BatchingWriter(name, sender, Settings(kind, options), budget, deadLetters, metrics, timeProvider, loggerFactory.CreateLogger($"Ingest.Targets.{name}"));
+            writer.Start();
+            targets[name] = writer;
+        }
+        foreach (var (forwarder, to) in forwarders)
+        {
+            forwarder.Target = targets[to];
+        }
+        return targets;
+    }
+
+    /// <summary>Batching settings with the documented defaults filled in.</summary>
+    public static BatchingSettings Settings(ITargetKind kind, TargetOptions options)
+    {
+        var limits = kind.ServiceLimits(options);
+        var retry = options.Retry ?? new RetryOptions();
+        return new BatchingSettings(
+            MaxRecords: options.Batch?.MaxRecords ?? limits.MaxRecords,
+            MaxBytes: options.Batch?.MaxBytes ?? limits.MaxBatchBytes,
+            Linger: options.Batch?.Linger ?? TimeSpan.FromMilliseconds(20),
+            MaxInFlight: options.Batch?.MaxInFlight ?? kind.DefaultMaxInFlight(options),
+            ChannelCapacity: options.ChannelCapacity ?? 100_000,
+            MaxAttempts: retry.MaxAttempts,
+            BaseDelay: retry.BaseDelay,
+            MaxDelay: retry.MaxDelay);
+    }
+}
+
+/// <summary>Sends dead letters to another target; falls back to the spill file when it cannot take them.</summary>
+internal sealed class DeadLetterToTarget(SpillFile fallback) : IDeadLetterSink
+{
+    public IEventTarget? Target { get; set; }
+
+    public void DeadLetter(IReadOnlyList<Events.IngestEvent> events, string reason)
+    {
+        List<Events.IngestEvent>? refused = null;
+        foreach (var e in events)
+        {
+            if (Target?.TryEnqueue(e) != EnqueueResult.Accepted)
+            {
+                (refused ??= []).Add(e);
+            }
+        }
+        if (refused is not null)
+        {
+            fallback.Write(refused, reason);
+        }
+    }
+}
