@@ -364,6 +364,7 @@ stop_one() { # NAME
   fi
   if [[ -n $pid ]]; then
     kill -TERM "$pid" 2>/dev/null || true
+    kill -CONT "$pid" 2>/dev/null || true # a SIGSTOPped (simulated hang) process
     deadline=$((SECONDS + 10))
     while pid_alive "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
     if pid_alive "$pid"; then
@@ -449,7 +450,7 @@ cmd_ports() {
 }
 
 usage() {
-  sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"
 }
 
 main() {

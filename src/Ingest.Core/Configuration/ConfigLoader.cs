@@ -33,7 +33,7 @@ public static partial class ConfigLoader
         }
         catch (YamlException e)
         {
-            throw new ConfigException([$"line {e.Start.Line}: not valid YAML: {e.Message}. Fix the syntax there."]);
+            throw new ConfigException([$"line {e.Start.Line}: not valid YAML: {e.Message.TrimEnd('.')}. Fix the syntax there."]);
         }
 
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)

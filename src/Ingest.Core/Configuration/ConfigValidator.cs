@@ -66,7 +66,7 @@ public static class ConfigValidator
         for (var i = 0; i < config.Listen.Count; i++)
         {
             var listener = config.Listen[i];
-            if (!IPEndPoint.TryParse(listener.Address, out var endpoint) || endpoint.Port == 0)
+            if (!IPEndPoint.TryParse(listener.Address, out _))
             {
                 errors.Add($"listen[{i}].address: '{listener.Address}' is not host:port. Write e.g. 127.0.0.1:8080 or [::]:8080.");
             }

@@ -1,0 +1,93 @@
+using System.CommandLine;
+using Ingest.Core.Configuration;
+using Ingest.Gateway.Hosting;
+
+namespace Ingest.Gateway.Cli;
+
+/// <summary>The <c>ingest</c> command line.</summary>
+public static class IngestCommands
+{
+    public static RootCommand Create()
+    {
+        var root = new RootCommand("Ingest: a self-hosted event ingestion gateway.");
+        root.Subcommands.Add(Serve());
+        root.Subcommands.Add(Validate());
+        root.Subcommands.Add(Routes());
+        return root;
+    }
+
+    private static Option<string> ConfigOption() => new("--config", "-c")
+    {
+        Description = "Configuration file.",
+        DefaultValueFactory = _ => "ingest.yaml",
+    };
+
+    private static Command Serve()
+    {
+        var config = ConfigOption();
+        var command = new Command("serve", "Run the gateway until SIGTERM or Ctrl+C, then drain queued events and exit.") { config };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            var loaded = TryLoad(result.GetValue(config)!);
+            if (loaded is null)
+            {
+                return 1;
+            }
+            var app = GatewayHost.Build(loaded);
+            await app.RunAsync();
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Validate()
+    {
+        var config = ConfigOption();
+        var command = new Command("validate", "Check a configuration file; prints every problem and exits 1 if there is one.") { config };
+        command.SetAction(result =>
+        {
+            var loaded = TryLoad(result.GetValue(config)!);
+            if (loaded is null)
+            {
+                return 1;
+            }
+            Console.WriteLine($"OK: {loaded.Routes.Count} routes, {loaded.Targets.Count} targets.");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Routes()
+    {
+        var config = ConfigOption();
+        var command = new Command("routes", "List the routes of a configuration file.") { config };
+        command.SetAction(result =>
+        {
+            var loaded = TryLoad(result.GetValue(config)!);
+            if (loaded is null)
+            {
+                return 1;
+            }
+            foreach (var route in loaded.Routes)
+            {
+                var target = loaded.Targets[route.Target];
+                Console.WriteLine($"{route.Route,-40} -> {route.Target} ({target.Type}), auth: {string.Join(", ", route.Auth)}, ack: {route.Ack ?? loaded.Defaults.Ack}");
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static IngestConfig? TryLoad(string path)
+    {
+        try
+        {
+            return ConfigFile.Load(path);
+        }
+        catch (ConfigException e)
+        {
+            Console.Error.WriteLine($"{path}: {e.Message}");
+            return null;
+        }
+    }
+}

@@ -1,0 +1,3 @@
+using Ingest.Gateway.Cli;
+
+return await IngestCommands.Create().Parse(args).InvokeAsync();
