@@ -1,0 +1,263 @@
+using System.Collections.Concurrent;
+using Ingest.Core.Diagnostics;
+using Ingest.Core.Events;
+using Ingest.Core.Pipeline;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Ingest.Core.Tests.Pipeline;
+
+public sealed class BatchingWriterTests : IAsyncDisposable
+{
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-11-25T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+    private readonly ScriptedSender _sender = new();
+    private readonly RecordingDeadLetters _deadLetters = new();
+    private readonly TestMeterFactory _meters = new();
+    private readonly BufferBudget _budget = new(10_000_000);
+    private BatchingWriter? _writer;
+
+    private BatchingWriter Start(int maxRecords = 10, long maxBytes = 1_000_000, int maxAttempts = 3, int maxInFlight = 4)
+    {
+        var settings = new BatchingSettings(maxRecords, maxBytes, TimeSpan.FromSeconds(1), maxInFlight, 10_000, maxAttempts, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1));
+        _writer = new BatchingWriter("t", _sender, settings, _budget, _deadLetters, new IngestMetrics(_meters), _time, NullLogger.Instance);
+        _writer.Start();
+        return _writer;
+    }
+
+    private static IngestEvent Event(int size = 10) => new()
+    {
+        Id = Guid.CreateVersion7(),
+        ReceivedAtMs = 0,
+        RouteKey = "POST /e",
+        Body = new byte[size],
+    };
+
+    [Fact]
+    public async Task Full_batches_go_at_once_and_the_rest_after_the_linger()
+    {
+        var writer = Start(maxRecords: 10);
+        for (var i = 0; i < 25; i++)
+        {
+            Assert.Equal(EnqueueResult.Accepted, writer.TryEnqueue(Event()));
+        }
+
+        await Until(() => _sender.Batches.Count == 2, advance: false);
+        Assert.All(_sender.Batches, b => Assert.Equal(10, b.Count));
+
+        _time.Advance(TimeSpan.FromMilliseconds(999));
+        await Task.Yield();
+        Assert.Equal(2, _sender.Batches.Count);
+        await Until(() => _sender.Batches.Count == 3);
+        Assert.Equal(5, _sender.Batches.Last().Count);
+    }
+
+    [Fact]
+    public async Task Batches_are_cut_at_the_byte_limit()
+    {
+        var writer = Start(maxRecords: 10, maxBytes: 1000);
+        for (var i = 0; i < 9; i++)
+        {
+            writer.TryEnqueue(Event(300));
+        }
+
+        await Until(() => _sender.Batches.Sum(b => b.Count) == 9);
+        Assert.All(_sender.Batches, b => Assert.True(b.Sum(e => e.WireBytes) <= 1000));
+        Assert.Equal(3, _sender.Batches.Count);
+    }
+
+    [Fact]
+    public async Task Only_failed_entries_are_retried_and_rejected_ones_are_dead_lettered_at_once()
+    {
+        var writer = Start(maxAttempts: 5);
+        var events = Enumerable.Range(0, 10).Select(_ => Event()).ToArray();
+        // Entry 3 fails twice, entry 5 is a sender fault, the rest succeed the first time.
+        _sender.Script = (e, attempt) => e == events[3] && attempt <= 2 ? EntryOutcome.Retry
+            : e == events[5] ? EntryOutcome.Rejected : EntryOutcome.Delivered;
+        foreach (var e in events)
+        {
+            writer.TryEnqueue(e);
+        }
+
+        await Until(() => _sender.Delivered.Count == 9);
+
+        Assert.Equal(3, _sender.Batches.Count);
+        Assert.Equal(10, _sender.Batches[0].Count);
+        Assert.Equal([events[3]], _sender.Batches[1]);
+        Assert.Equal([events[3]], _sender.Batches[2]);
+        Assert.All(_sender.Delivered.Values, count => Assert.Equal(1, count));
+        var (deadLetter, reason) = Assert.Single(_deadLetters.Items);
+        Assert.Same(events[5], deadLetter);
+        Assert.Contains("sender fault", reason, StringComparison.Ordinal);
+        Assert.Equal(2, _meters.Sum("ingest_events_retried"));
+        Assert.Equal(9, _meters.Sum("ingest_events_delivered"));
+        Assert.Equal(1, _meters.Sum("ingest_events_dead_lettered"));
+    }
+
+    [Fact]
+    public async Task Whole_call_failures_retry_every_entry_until_attempts_run_out()
+    {
+        var writer = Start(maxAttempts: 3);
+        _sender.ThrowOnCall = _ => true;
+        writer.TryEnqueue(Event());
+        writer.TryEnqueue(Event());
+
+        await Until(() => _deadLetters.Items.Count == 2);
+
+        Assert.Equal(3, _sender.Calls);
+        Assert.All(_deadLetters.Items, d => Assert.Contains("retries exhausted after 3 attempts", d.Reason, StringComparison.Ordinal));
+        Assert.Equal(0, _budget.UsedBytes);
+    }
+
+    [Fact]
+    public async Task Budget_is_held_while_queued_and_released_once_delivered()
+    {
+        _sender.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var writer = Start();
+        writer.TryEnqueue(Event(1000));
+
+        Assert.True(_budget.UsedBytes >= 1000);
+        _sender.Gate.SetResult();
+        await Until(() => _budget.UsedBytes == 0);
+    }
+
+    [Fact]
+    public void Full_budget_refuses_and_oversized_events_are_too_large()
+    {
+        var small = new BufferBudget(500);
+        var settings = new BatchingSettings(10, 1_000_000, TimeSpan.FromSeconds(1), 1, 100, 3, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1));
+        _writer = new BatchingWriter("t", _sender, settings, small, _deadLetters, new IngestMetrics(_meters), _time, NullLogger.Instance);
+
+        Assert.Equal(EnqueueResult.Accepted, _writer.TryEnqueue(Event(100)));
+        Assert.Equal(EnqueueResult.Full, _writer.TryEnqueue(Event(100)));
+        Assert.Equal(EnqueueResult.TooLarge, _writer.TryEnqueue(Event(ScriptedSender.MaxRecordBytes + 1)));
+    }
+
+    [Fact]
+    public async Task Drain_sends_what_is_queued_and_then_refuses()
+    {
+        var writer = Start();
+        for (var i = 0; i < 5; i++)
+        {
+            writer.TryEnqueue(Event());
+        }
+
+        await writer.DrainAsync(CancellationToken.None);
+
+        Assert.Equal(5, _sender.Delivered.Count);
+        Assert.Equal(EnqueueResult.Closed, writer.TryEnqueue(Event()));
+    }
+
+    [Fact]
+    public async Task Drain_out_of_time_spills_what_is_left_instead_of_losing_it()
+    {
+        _sender.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var writer = Start(maxRecords: 2, maxInFlight: 1);
+        for (var i = 0; i < 6; i++)
+        {
+            writer.TryEnqueue(Event());
+        }
+        using var deadline = new CancellationTokenSource();
+        await deadline.CancelAsync();
+
+        await writer.DrainAsync(deadline.Token);
+
+        Assert.Equal(6, _deadLetters.Items.Count);
+        Assert.All(_deadLetters.Items, d => Assert.Equal("shutdown before delivery", d.Reason));
+    }
+
+    [Theory]
+    [InlineData(1, 50, 100)]
+    [InlineData(2, 100, 200)]
+    [InlineData(4, 400, 800)]
+    [InlineData(20, 500, 1000)]
+    public void Backoff_grows_exponentially_with_jitter_up_to_the_cap(int attempt, double min, double max)
+    {
+        for (var seed = 0; seed < 50; seed++)
+        {
+            var delay = Backoff.Delay(attempt, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), new Random(seed)).TotalMilliseconds;
+            Assert.InRange(delay, min, max);
+        }
+    }
+
+    /// <summary>Polls, advancing the fake clock so linger and backoff timers fire.</summary>
+    private async Task Until(Func<bool> condition, bool advance = true)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
+            if (advance)
+            {
+                _time.Advance(TimeSpan.FromMilliseconds(50));
+            }
+            await Task.Delay(5);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _sender.Gate?.TrySetResult();
+        if (_writer is not null)
+        {
+            await _writer.DrainAsync(new CancellationTokenSource(TimeSpan.FromSeconds(5)).Token);
+        }
+        _meters.Dispose();
+    }
+
+    private sealed class ScriptedSender : IBatchSender
+    {
+        public const int MaxRecordBytes = 100_000;
+        private readonly ConcurrentDictionary<IngestEvent, int> _attempts = new();
+        private int _calls;
+
+        public Func<IngestEvent, int, EntryOutcome> Script { get; set; } = (_, _) => EntryOutcome.Delivered;
+        public Func<int, bool> ThrowOnCall { get; set; } = _ => false;
+        public TaskCompletionSource? Gate { get; set; }
+        public List<List<IngestEvent>> Batches { get; } = [];
+        public ConcurrentDictionary<Guid, int> Delivered { get; } = new();
+        public int Calls => _calls;
+
+        public BatchLimits Limits => new(10, 1_000_000, MaxRecordBytes);
+
+        public int MeasureWireBytes(IngestEvent e) => e.Body.Length;
+
+        public async Task SendAsync(IReadOnlyList<IngestEvent> batch, EntryOutcome[] outcomes, CancellationToken cancellationToken)
+        {
+            if (Gate is not null)
+            {
+                await Gate.Task.WaitAsync(cancellationToken);
+            }
+            var call = Interlocked.Increment(ref _calls);
+            lock (Batches)
+            {
+                Batches.Add([.. batch]);
+            }
+            if (ThrowOnCall(call))
+            {
+                throw new HttpRequestException("throttled");
+            }
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var attempt = _attempts.AddOrUpdate(batch[i], 1, (_, n) => n + 1);
+                outcomes[i] = Script(batch[i], attempt);
+                if (outcomes[i] == EntryOutcome.Delivered)
+                {
+                    Delivered.AddOrUpdate(batch[i].Id, 1, (_, n) => n + 1);
+                }
+            }
+        }
+    }
+
+    private sealed class RecordingDeadLetters : IDeadLetterSink
+    {
+        public List<(IngestEvent Event, string Reason)> Items { get; } = [];
+
+        public void DeadLetter(IReadOnlyList<IngestEvent> events, string reason)
+        {
+            lock (Items)
+            {
+                Items.AddRange(events.Select(e => (e, reason)));
+            }
+        }
+    }
+}
