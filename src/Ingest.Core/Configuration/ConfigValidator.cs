@@ -1,6 +1,10 @@
 using System.Net;
+using Ingest.Core.Auth;
+using Ingest.Core.Payload;
 using Ingest.Core.Pipeline;
 using Ingest.Core.Routing;
+using Ingest.Core.Security;
+using Ingest.Core.Throttling;
 
 namespace Ingest.Core.Configuration;
 
@@ -12,7 +16,6 @@ public static class ConfigValidator
 {
     public static readonly string[] CompatModes = ["http-v2", "rest-v1"];
     public static readonly string[] AckLevels = ["memory", "durable", "delivered"];
-    public static readonly string[] SplitModes = ["none", "ndjson", "array"];
     public static readonly string[] Methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"];
     public static readonly string[] Protocols = ["http1", "http2", "http1AndHttp2"];
 
@@ -27,7 +30,6 @@ public static class ConfigValidator
         OneOf("compat", config.Compat, CompatModes, errors);
         OneOf("defaults.ack", config.Defaults.Ack, AckLevels, errors);
         Supported("defaults.ack", config.Defaults.Ack, errors);
-        Positive("defaults.maxBodyBytes", config.Defaults.MaxBodyBytes, errors);
         Positive("memory.bufferBytes", config.Memory.BufferBytes, errors);
         if (config.Defaults.Timeout <= TimeSpan.Zero)
         {
@@ -37,15 +39,10 @@ public static class ConfigValidator
         {
             errors.Add("accessLog.bufferLines: must be above zero, e.g. 65536.");
         }
-        NotYet("redis", config.Redis is not null, "shared limits through Redis", errors);
-        NotYet("throttle", config.Throttle is not null, "throttling", errors);
-        NotYet("resourcePolicy", config.ResourcePolicy.Allow.Count + config.ResourcePolicy.Deny.Count > 0, "resource policies", errors);
-        NotYet("trustedProxies", config.TrustedProxies.Count > 0, "trusted proxies", errors);
-        NotYet("apiKeys", config.ApiKeys.Count > 0, "API keys", errors);
-        NotYet("usagePlans", config.UsagePlans.Count > 0, "usage plans", errors);
-        NotYet("iamKeys", config.IamKeys.Count > 0, "IAM authentication", errors);
-        NotYet("hmacKeys", config.HmacKeys.Count > 0, "HMAC authentication", errors);
-        NotYet("authorizers", config.Authorizers.Count > 0, "authorizers", errors);
+        SecurityValidation.Validate(config, errors);
+        AuthValidation.Validate(config, errors);
+        ThrottleValidation.Validate(config, errors);
+        PayloadValidation.Validate(config, errors);
         NotYet("stages", config.Stages.Count > 0, "stages", errors);
 
         foreach (var (name, target) in config.Targets)
@@ -180,40 +177,10 @@ public static class ConfigValidator
             errors.Add($"{where}.target: '{route.Target}' is not defined under targets.");
         }
 
-        if (route.Auth.Count == 0)
-        {
-            errors.Add($"{where}.auth: missing. Say how clients authenticate, or 'auth: none' with 'public: true' for an open route.");
-        }
-        else if (route.Auth.Contains("none"))
-        {
-            if (route.Auth.Count > 1)
-            {
-                errors.Add($"{where}.auth: 'none' cannot be combined with other kinds.");
-            }
-            else if (!route.Public)
-            {
-                errors.Add($"{where}.public: a route with 'auth: none' must say 'public: true' (an allow-all resource policy does not count).");
-            }
-        }
-        else
-        {
-            errors.Add($"{where}.auth: {string.Join(", ", route.Auth)} is not supported by this build yet; use 'auth: none' with 'public: true'.");
-        }
-
-        OneOf($"{where}.split", route.Split, SplitModes, errors);
-        NotYet($"{where}.split", route.Split != "none", "splitting", errors);
         if (route.Ack is { } ack)
         {
             OneOf($"{where}.ack", ack, AckLevels, errors);
             Supported($"{where}.ack", ack, errors);
-        }
-        if (route.MaxBodyBytes is { } max)
-        {
-            Positive($"{where}.maxBodyBytes", max, errors);
-        }
-        if (route.ContentTypes is { Count: 0 })
-        {
-            errors.Add($"{where}.contentTypes: empty list refuses everything. Remove the key to use defaults.contentTypes.");
         }
         foreach (var header in route.Headers)
         {
@@ -222,9 +189,17 @@ public static class ConfigValidator
                 errors.Add($"{where}.headers: '{header}' is not a header name.");
             }
         }
-        NotYet($"{where}.throttle", route.Throttle is not null, "throttling", errors);
-        NotYet($"{where}.cors", route.Cors is not null, "CORS", errors);
-        NotYet($"{where}.scopes", route.Scopes is not null, "scopes", errors);
+        if (route.Cors is { } cors)
+        {
+            if (cors.Origins.Count == 0)
+            {
+                errors.Add($"{where}.cors.origins: list the allowed origins, e.g. [\"https://app.example\"] (or [\"*\"]).");
+            }
+            if (cors.MaxAge is < 0)
+            {
+                errors.Add($"{where}.cors.maxAge: must be zero or more seconds.");
+            }
+        }
         NotYet($"{where}.idempotency", route.Idempotency is not null, "idempotency keys", errors);
     }
 

@@ -1,5 +1,10 @@
+using Ingest.Core.Auth;
+using Ingest.Core.Cors;
+using Ingest.Core.Payload;
 using Ingest.Core.Pipeline;
 using Ingest.Core.Routing;
+using Ingest.Core.Security;
+using Ingest.Core.Throttling;
 
 namespace Ingest.Core.Deployment;
 
@@ -15,11 +20,6 @@ public sealed class CompiledRoute
 
     public required IEventTarget Target { get; init; }
 
-    public required long MaxBodyBytes { get; init; }
-
-    /// <summary>Allowed media types, lower case, without parameters.</summary>
-    public required string[] ContentTypes { get; init; }
-
     /// <summary>Request headers copied into the envelope, lower case.</summary>
     public required string[] CapturedHeaders { get; init; }
 
@@ -27,27 +27,14 @@ public sealed class CompiledRoute
 
     public required TimeSpan Timeout { get; init; }
 
-    /// <summary>True when <paramref name="contentType"/>'s media type is allowed.</summary>
-    public bool AllowsContentType(string? contentType)
-    {
-        if (contentType is null)
-        {
-            return false;
-        }
-        var media = contentType.AsSpan();
-        var semicolon = media.IndexOf(';');
-        if (semicolon >= 0)
-        {
-            media = media[..semicolon];
-        }
-        media = media.Trim();
-        foreach (var allowed in ContentTypes)
-        {
-            if (media.Equals(allowed, StringComparison.OrdinalIgnoreCase) || allowed == "*/*")
-            {
-                return true;
-            }
-        }
-        return false;
-    }
+    public required ResourcePolicy Policy { get; init; }
+
+    public required RouteAuthenticator Auth { get; init; }
+
+    public required ThrottlePolicy Throttle { get; init; }
+
+    public required PayloadPolicy Payload { get; init; }
+
+    /// <summary>Null when the route has no CORS settings.</summary>
+    public CorsPolicy? Cors { get; init; }
 }

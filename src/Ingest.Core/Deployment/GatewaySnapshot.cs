@@ -1,6 +1,11 @@
+using Ingest.Core.Auth;
 using Ingest.Core.Configuration;
+using Ingest.Core.Cors;
+using Ingest.Core.Payload;
 using Ingest.Core.Pipeline;
 using Ingest.Core.Routing;
+using Ingest.Core.Security;
+using Ingest.Core.Throttling;
 
 namespace Ingest.Core.Deployment;
 
@@ -16,7 +21,11 @@ public sealed class GatewaySnapshot
         Routes = routes;
         RouteList = routeList;
         RestV1 = config.Compat == "rest-v1";
+        ClientAddress = ClientAddressResolver.Compile(config);
     }
+
+    /// <summary>Who the client is, given trusted proxies.</summary>
+    public ClientAddressResolver ClientAddress { get; }
 
     public IngestConfig Config { get; }
 
@@ -27,11 +36,12 @@ public sealed class GatewaySnapshot
     /// <summary>Error behaviour of REST APIs (v1) rather than HTTP APIs (v2).</summary>
     public bool RestV1 { get; }
 
-    /// <summary>Largest body any route accepts.</summary>
-    public long MaxBodyBytes => RouteList.Count == 0 ? Config.Defaults.MaxBodyBytes : RouteList.Max(r => r.MaxBodyBytes);
-
     /// <summary>Compiles a validated configuration against running targets.</summary>
-    public static GatewaySnapshot Build(IngestConfig config, IReadOnlyDictionary<string, IEventTarget> targets, IReadOnlyDictionary<string, ITargetKind> kinds)
+    /// <param name="config">A configuration that passed <see cref="ConfigValidator"/>.</param>
+    /// <param name="targets">Running targets by name.</param>
+    /// <param name="kinds">Target kinds by type.</param>
+    /// <param name="services">Long-lived state that deployments share (key stores, caches, limiter stores).</param>
+    public static GatewaySnapshot Build(IngestConfig config, IReadOnlyDictionary<string, IEventTarget> targets, IReadOnlyDictionary<string, ITargetKind> kinds, IServiceProvider services)
     {
         var compiled = new List<CompiledRoute>();
         foreach (var route in config.Routes)
@@ -47,11 +57,14 @@ public sealed class GatewaySnapshot
                 Method = method,
                 Template = template,
                 Target = targets[route.Target],
-                MaxBodyBytes = route.MaxBodyBytes ?? config.Defaults.MaxBodyBytes,
-                ContentTypes = (route.ContentTypes ?? config.Defaults.ContentTypes).Select(c => c.Trim().ToLowerInvariant()).ToArray(),
                 CapturedHeaders = route.Headers.Concat(required).Select(h => h.ToLowerInvariant()).Distinct().ToArray(),
                 Ack = route.Ack ?? config.Defaults.Ack,
                 Timeout = route.Timeout ?? targetOptions.Timeout ?? config.Defaults.Timeout,
+                Policy = ResourcePolicy.Compile(config, route),
+                Auth = RouteAuthenticator.Compile(config, route, services),
+                Throttle = ThrottlePolicy.Compile(config, route, services),
+                Payload = PayloadPolicy.Compile(config, route),
+                Cors = CorsPolicy.Compile(route.Cors),
             });
         }
         var table = new RouteTable<CompiledRoute>(compiled.Select(r => (r.Method, r.Template, r)));

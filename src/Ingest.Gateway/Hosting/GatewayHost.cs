@@ -93,7 +93,7 @@ public static class GatewayHost
     {
         kestrel.AddServerHeader = false;
         // Routes set their own limit per request; this is the ceiling.
-        kestrel.Limits.MaxRequestBodySize = Math.Max(config.Defaults.MaxBodyBytes, config.Routes.Max(r => r.MaxBodyBytes) ?? 0) + 1;
+        kestrel.Limits.MaxRequestBodySize = config.Routes.Select(r => r.MaxBodyBytes ?? config.Defaults.MaxBodyBytes).Append(config.Defaults.MaxBodyBytes).Max() + 1;
         kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
         kestrel.Limits.Http2.MaxStreamsPerConnection = 256;
         var listeners = config.Listen.Count > 0 ? config.Listen : [new ListenerOptions { Address = "127.0.0.1:8080" }];

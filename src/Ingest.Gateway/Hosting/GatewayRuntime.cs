@@ -17,6 +17,7 @@ internal sealed partial class GatewayRuntime(
     TargetFactory targetFactory,
     IngestMetrics metrics,
     GatewayOptions options,
+    IServiceProvider services,
     ILogger<GatewayRuntime> logger) : IHostedService
 {
     private Dictionary<string, IEventTarget> _targets = [];
@@ -40,7 +41,7 @@ internal sealed partial class GatewayRuntime(
     {
         _targets = await targetFactory.CreateAllAsync(config, Budget, cancellationToken);
         metrics.ObserveGauge("ingest_channel_depth", ObserveChannelDepth, "Events queued per target.");
-        _current = GatewaySnapshot.Build(config, _targets, targetFactory.Kinds);
+        _current = GatewaySnapshot.Build(config, _targets, targetFactory.Kinds, services);
         LogStarted(logger, config.Routes.Count, _targets.Count);
     }
 

@@ -1,43 +1,32 @@
 using System.Buffers;
 using System.Text;
+using Ingest.Core.Requests;
 using Microsoft.AspNetCore.Http;
 
 namespace Ingest.Gateway.Requests;
 
 /// <summary>
-/// The gateway's own answers, as in DESIGN.md's status table. Bodies are fixed JSON
-/// <c>{"message": "..."}</c> encoded once at start.
+/// Writes the gateway's own answers: rejections from DESIGN.md's status table and the 202 of
+/// accepted events.
 /// </summary>
 internal static class GatewayResponses
 {
-    public static readonly byte[] NotFound = Message("Not Found");
-    public static readonly byte[] MissingAuthenticationToken = Message("Missing Authentication Token");
-    public static readonly byte[] MethodNotAllowed = Message("Method Not Allowed");
-    public static readonly byte[] RequestEntityTooLarge = Message("Request Entity Too Large");
-    public static readonly byte[] UnsupportedMediaType = Message("Unsupported Media Type");
-    public static readonly byte[] ServiceUnavailable = Message("Service Unavailable");
-    public static readonly byte[] BadRequest = Message("Bad Request");
-    public static readonly byte[] InternalServerError = Message("Internal Server Error");
-
     private static readonly byte[] AcceptedPrefix = "{\"requestId\":\""u8.ToArray();
     private static readonly byte[] AcceptedMiddle = "\",\"accepted\":"u8.ToArray();
 
-    public static byte[] Message(string message) =>
-        Encoding.UTF8.GetBytes($"{{\"message\":\"{System.Text.Encodings.Web.JavaScriptEncoder.Default.Encode(message)}\"}}");
-
-    /// <summary>Writes a JSON error. Returns the body length for the access log.</summary>
-    public static int WriteError(HttpContext context, int status, byte[] body, int? retryAfterSeconds = null)
+    /// <summary>Writes a gateway rejection. Returns the body length for the access log.</summary>
+    public static int Write(HttpContext context, Rejection rejection)
     {
         var response = context.Response;
-        response.StatusCode = status;
+        response.StatusCode = rejection.Status;
         response.ContentType = "application/json";
-        response.ContentLength = body.Length;
-        if (retryAfterSeconds is { } seconds)
+        response.ContentLength = rejection.Body.Length;
+        foreach (var (name, value) in rejection.Headers)
         {
-            response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            response.Headers[name] = value;
         }
-        response.BodyWriter.Write(body);
-        return body.Length;
+        response.BodyWriter.Write(rejection.Body);
+        return rejection.Body.Length;
     }
 
     /// <summary>Writes <c>202 {"requestId":"...","accepted":n}</c> without allocating.</summary>

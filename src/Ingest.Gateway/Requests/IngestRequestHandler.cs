@@ -1,22 +1,23 @@
-using System.Buffers;
 using System.Diagnostics;
-using System.IO.Pipelines;
+using System.Text.Json;
+using Ingest.Core.Cors;
 using Ingest.Core.Deployment;
 using Ingest.Core.Diagnostics;
 using Ingest.Core.Events;
+using Ingest.Core.Payload;
 using Ingest.Core.Pipeline;
+using Ingest.Core.Requests;
 using Ingest.Core.Routing;
 using Ingest.Gateway.AccessLog;
 using Ingest.Gateway.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Net.Http.Headers;
 
 namespace Ingest.Gateway.Requests;
 
 /// <summary>
-/// The request lifecycle of DESIGN.md for one request: route match, payload checks, envelope,
-/// enqueue, answer. Every outcome, rejections included, is access-logged and counted.
+/// The request lifecycle of DESIGN.md for one request, in order: route match, resource policy,
+/// CORS preflight, authentication, throttling, payload checks, envelope, enqueue, answer.
+/// Every outcome, rejections included, is access-logged and counted.
 /// </summary>
 internal sealed class IngestRequestHandler(
     GatewayRuntime runtime,
@@ -24,14 +25,16 @@ internal sealed class IngestRequestHandler(
     AccessLogWriter accessLog,
     GatewayOptions options)
 {
+    private static readonly KeyValuePair<string, object?> BufferFullReason = new("reason", "buffer_full");
     private readonly TimeProvider _time = options.TimeProvider;
 
-    public async Task HandleAsync(HttpContext context)
+    public async Task HandleAsync(HttpContext http)
     {
         var started = Stopwatch.GetTimestamp();
-        var request = context.Request;
-        var response = context.Response;
-        var requestId = Guid.CreateVersion7(_time.GetUtcNow());
+        var request = http.Request;
+        var response = http.Response;
+        var now = _time.GetUtcNow();
+        var requestId = Guid.CreateVersion7(now);
         var headers = request.Headers;
         var traceParent = TraceContext.Next(headers.TryGetValue("traceparent", out var incomingTrace) ? incomingTrace.ToString() : null);
         response.Headers["x-request-id"] = requestId.ToString();
@@ -42,37 +45,33 @@ internal sealed class IngestRequestHandler(
         {
             RequestId = requestId,
             ClientRequestId = headers.TryGetValue("x-request-id", out var clientId) ? clientId.ToString() : null,
-            RequestTimeMs = _time.GetUtcNow().ToUnixTimeMilliseconds(),
+            RequestTimeMs = now.ToUnixTimeMilliseconds(),
             HttpMethod = request.Method,
             Path = request.Path.Value ?? "/",
-            SourceIp = context.Connection.RemoteIpAddress,
             UserAgent = headers.UserAgent.Count > 0 ? headers.UserAgent.ToString() : null,
         };
 
         CompiledRoute? route = null;
+        RequestContext? context = null;
         try
         {
-            switch (snapshot.Routes.Match(request.Method, log.Path, out route, out _, out var allow))
+            log.SourceIp = snapshot.ClientAddress.Resolve(http);
+            var match = snapshot.Routes.Match(request.Method, log.Path, out route, out _, out var allow);
+            if (match == RouteMatchKind.Found)
             {
-                case RouteMatchKind.NotFound:
-                    log.ResponseLength = GatewayResponses.WriteError(context, snapshot.RestV1 ? 403 : 404,
-                        snapshot.RestV1 ? GatewayResponses.MissingAuthenticationToken : GatewayResponses.NotFound);
-                    break;
-                case RouteMatchKind.MethodNotAllowed:
-                    if (snapshot.RestV1)
-                    {
-                        log.ResponseLength = GatewayResponses.WriteError(context, 403, GatewayResponses.MissingAuthenticationToken);
-                    }
-                    else
-                    {
-                        response.Headers.Allow = allow;
-                        log.ResponseLength = GatewayResponses.WriteError(context, 405, GatewayResponses.MethodNotAllowed);
-                    }
-                    break;
-                default:
-                    log.RouteKey = route!.RouteKey;
-                    (log.ResponseLength, log.Events) = await IngestAsync(context, route, requestId, traceParent, log.SourceIp);
-                    break;
+                log.RouteKey = route!.RouteKey;
+                context = new RequestContext { Http = http, Route = route, RequestId = requestId, ClientIp = log.SourceIp };
+                (log.ResponseLength, log.Events) = await IngestAsync(context, traceParent, now);
+            }
+            else if (match == RouteMatchKind.MethodNotAllowed && route?.Cors is { } cors && CorsPolicy.IsPreflight(request))
+            {
+                log.RouteKey = route.RouteKey;
+                cors.WritePreflight(http);
+            }
+            else
+            {
+                route = null;
+                log.ResponseLength = GatewayResponses.Write(http, NoRoute(snapshot, match, allow, response));
             }
         }
         catch (BadHttpRequestException e)
@@ -81,12 +80,10 @@ internal sealed class IngestRequestHandler(
             log.IntegrationError = e.Message;
             if (!response.HasStarted)
             {
-                log.ResponseLength = e.StatusCode == 413
-                    ? GatewayResponses.WriteError(context, 413, GatewayResponses.RequestEntityTooLarge)
-                    : GatewayResponses.WriteError(context, 400, GatewayResponses.BadRequest);
+                log.ResponseLength = GatewayResponses.Write(http, e.StatusCode == 413 ? Rejection.RequestEntityTooLarge : Rejection.BadRequest);
             }
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
             // The client went away; nothing was acknowledged.
             log.IntegrationError = "client disconnected";
@@ -95,122 +92,183 @@ internal sealed class IngestRequestHandler(
         finally
         {
             log.Status = response.StatusCode;
+            if (context is not null)
+            {
+                log.ApiKeyId = context.ApiKeyId;
+                log.Principal = context.Principal;
+                log.FirewallRule = context.FirewallRule;
+            }
             Record(ref log, route, started);
         }
     }
 
-    private async Task<(long Length, int Events)> IngestAsync(HttpContext context, CompiledRoute route, Guid requestId, string traceParent, System.Net.IPAddress? sourceIp)
+    private static Rejection NoRoute(GatewaySnapshot snapshot, RouteMatchKind match, string? allow, HttpResponse response)
     {
-        var request = context.Request;
-        if (request.ContentLength is { } declared && declared > route.MaxBodyBytes)
+        if (snapshot.RestV1)
         {
-            // Refused before reading a byte; closing stops the client from sending the rest.
-            context.Response.Headers.Connection = "close";
-            return (GatewayResponses.WriteError(context, 413, GatewayResponses.RequestEntityTooLarge), 0);
+            return Rejection.MissingAuthenticationToken;
         }
-        if (!route.AllowsContentType(request.ContentType))
+        if (match == RouteMatchKind.MethodNotAllowed)
         {
-            return (GatewayResponses.WriteError(context, 415, GatewayResponses.UnsupportedMediaType), 0);
+            response.Headers.Allow = allow;
+            return Rejection.MethodNotAllowed;
         }
-        if (runtime.Draining)
+        return Rejection.NotFound;
+    }
+
+    private async ValueTask<(long Length, int Events)> IngestAsync(RequestContext context, string traceParent, DateTimeOffset now)
+    {
+        var http = context.Http;
+        var request = http.Request;
+        var route = context.Route;
+        route.Cors?.ApplyHeaders(http);
+
+        var rejection = route.Policy.Check(context.ClientIp, route.RouteKey)
+            ?? route.Payload.CheckHeaders(request);
+        if (rejection is null && route.Auth.NeedsBody)
         {
-            return (GatewayResponses.WriteError(context, 503, GatewayResponses.ServiceUnavailable, retryAfterSeconds: 1), 0);
+            rejection = await ReadBodyAsync(context);
         }
-        if (request.ContentLength is { } expected && runtime.Budget.UsedBytes + expected > runtime.Budget.LimitBytes)
+        rejection ??= await route.Auth.AuthenticateAsync(context, http.RequestAborted)
+            ?? await route.Throttle.AcquireAsync(context)
+            ?? Backpressure(request);
+        if (rejection is null && context.Body is null)
         {
-            metrics.EventsDropped.Add(1, new KeyValuePair<string, object?>("reason", "buffer_full"));
-            return (GatewayResponses.WriteError(context, 503, GatewayResponses.ServiceUnavailable, retryAfterSeconds: 1), 0);
+            rejection = await ReadBodyAsync(context);
+        }
+        if (rejection is not null)
+        {
+            return (Reject(http, rejection), 0);
         }
 
-        var body = await ReadBodyAsync(request, route.MaxBodyBytes, context.RequestAborted);
-        if (body is null)
+        var payload = route.Payload.Decode(context);
+        if (payload.Rejection is { } invalid)
         {
-            context.Response.Headers.Connection = "close";
-            return (GatewayResponses.WriteError(context, 413, GatewayResponses.RequestEntityTooLarge), 0);
+            return (Reject(http, invalid), 0);
         }
+        if (payload.Items is null)
+        {
+            return Enqueue(context, payload.Single, context.RequestId, traceParent, now) switch
+            {
+                EnqueueResult.Accepted => (GatewayResponses.WriteAccepted(http, context.RequestId, 1), 1),
+                var refused => (Reject(http, Refused(refused)), 0),
+            };
+        }
+        return await EnqueueSplitAsync(context, payload, traceParent, now);
+    }
 
+    private async ValueTask<(long Length, int Events)> EnqueueSplitAsync(RequestContext context, DecodedPayload payload, string traceParent, DateTimeOffset now)
+    {
+        var accepted = 0;
+        var rejected = payload.Rejected ?? [];
+        for (var i = 0; i < payload.Items!.Count; i++)
+        {
+            // The first event takes the request id; the others get ids of their own.
+            var id = accepted == 0 ? context.RequestId : Guid.CreateVersion7(now);
+            var result = Enqueue(context, payload.Items[i], id, traceParent, now);
+            if (result == EnqueueResult.Accepted)
+            {
+                accepted++;
+            }
+            else if (accepted == 0 && result != EnqueueResult.TooLarge)
+            {
+                // Nothing taken yet and no room: the client should retry the whole request.
+                return (Reject(context.Http, Refused(result)), 0);
+            }
+            else
+            {
+                rejected.Add(new ItemRejection(i, Refused(result).Message));
+            }
+        }
+        if (accepted == 0)
+        {
+            return (Reject(context.Http, Rejection.InvalidBody(rejected.Count > 0 ? rejected[0].Message : "no events")), 0);
+        }
+        var response = context.Http.Response;
+        response.StatusCode = StatusCodes.Status202Accepted;
+        response.ContentType = "application/json";
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("requestId", context.RequestId);
+            json.WriteNumber("accepted", accepted);
+            json.WriteStartArray("rejected");
+            foreach (var item in rejected.OrderBy(r => r.Index))
+            {
+                json.WriteStartObject();
+                json.WriteNumber("index", item.Index);
+                json.WriteString("message", item.Message);
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+        response.ContentLength = buffer.Length;
+        await response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
+        return (buffer.Length, accepted);
+    }
+
+    private EnqueueResult Enqueue(RequestContext context, ReadOnlyMemory<byte> body, Guid eventId, string traceParent, DateTimeOffset now)
+    {
+        var request = context.Http.Request;
+        var route = context.Route;
         var e = new IngestEvent
         {
-            Id = requestId,
-            ReceivedAtMs = _time.GetUtcNow().ToUnixTimeMilliseconds(),
+            Id = eventId,
+            ReceivedAtMs = now.ToUnixTimeMilliseconds(),
             RouteKey = route.RouteKey,
-            SourceIp = sourceIp?.ToString(),
+            SourceIp = context.ClientIp?.ToString(),
             ContentType = request.ContentType,
             TraceParent = traceParent,
             Headers = CaptureHeaders(request.Headers, route.CapturedHeaders),
             Body = body,
         };
-        switch (route.Target.TryEnqueue(e))
+        var result = route.Target.TryEnqueue(e);
+        if (result == EnqueueResult.Accepted)
         {
-            case EnqueueResult.Accepted:
-                metrics.EventsAccepted.Add(1);
-                return (GatewayResponses.WriteAccepted(context, requestId, 1), 1);
-            case EnqueueResult.TooLarge:
-                return (GatewayResponses.WriteError(context, 413, GatewayResponses.RequestEntityTooLarge), 0);
-            default:
-                metrics.EventsDropped.Add(1, new KeyValuePair<string, object?>("reason", "buffer_full"));
-                return (GatewayResponses.WriteError(context, 503, GatewayResponses.ServiceUnavailable, retryAfterSeconds: 1), 0);
+            metrics.EventsAccepted.Add(1);
         }
+        else if (result != EnqueueResult.TooLarge)
+        {
+            metrics.EventsDropped.Add(1, BufferFullReason);
+        }
+        return result;
     }
 
-    /// <summary>Reads the whole body, or returns null once it passes <paramref name="limit"/> (chunked bodies are counted while streamed).</summary>
-    internal static async Task<byte[]?> ReadBodyAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    private static Rejection Refused(EnqueueResult result) =>
+        result == EnqueueResult.TooLarge ? Rejection.RequestEntityTooLarge : Rejection.ServiceUnavailable;
+
+    /// <summary>503 before reading a body that cannot fit in the buffer budget.</summary>
+    private Rejection? Backpressure(HttpRequest request)
     {
-        var sizeFeature = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>();
-        if (sizeFeature is { IsReadOnly: false })
+        if (runtime.Draining)
         {
-            // Kestrel enforces the same limit underneath us.
-            sizeFeature.MaxRequestBodySize = limit + 1;
+            return Rejection.ServiceUnavailable;
         }
-        var reader = request.BodyReader;
-        if (request.ContentLength is { } declared)
+        if (request.ContentLength is { } expected && runtime.Budget.UsedBytes + expected > runtime.Budget.LimitBytes)
         {
-            var exact = new byte[declared];
-            var filled = 0;
-            while (true)
-            {
-                var result = await reader.ReadAsync(cancellationToken);
-                var buffer = result.Buffer;
-                if (filled + buffer.Length > declared)
-                {
-                    reader.AdvanceTo(buffer.End);
-                    return null;
-                }
-                buffer.CopyTo(exact.AsSpan(filled));
-                filled += (int)buffer.Length;
-                reader.AdvanceTo(buffer.End);
-                if (result.IsCompleted || filled == declared)
-                {
-                    // Kestrel reports a body shorter than Content-Length as BadHttpRequestException.
-                    return exact;
-                }
-            }
+            metrics.EventsDropped.Add(1, BufferFullReason);
+            return Rejection.ServiceUnavailable;
         }
-        return await ReadChunkedAsync(reader, limit, cancellationToken);
+        return null;
     }
 
-    private static async Task<byte[]?> ReadChunkedAsync(PipeReader reader, long limit, CancellationToken cancellationToken)
+    private static async ValueTask<Rejection?> ReadBodyAsync(RequestContext context)
     {
-        var writer = new ArrayBufferWriter<byte>(4096);
-        while (true)
+        var http = context.Http;
+        context.Body = await PayloadPolicy.ReadBodyAsync(http.Request, context.Route.Payload.MaxBodyBytes, http.RequestAborted);
+        return context.Body is null ? Rejection.RequestEntityTooLarge : null;
+    }
+
+    private static int Reject(HttpContext http, Rejection rejection)
+    {
+        if (rejection.Status == StatusCodes.Status413PayloadTooLarge)
         {
-            var result = await reader.ReadAsync(cancellationToken);
-            var buffer = result.Buffer;
-            if (writer.WrittenCount + buffer.Length > limit)
-            {
-                reader.AdvanceTo(buffer.End);
-                return null;
-            }
-            foreach (var segment in buffer)
-            {
-                writer.Write(segment.Span);
-            }
-            reader.AdvanceTo(buffer.End);
-            if (result.IsCompleted)
-            {
-                return writer.WrittenSpan.ToArray();
-            }
+            // The rest of an oversized body is not worth reading: close instead.
+            http.Response.Headers.Connection = "close";
         }
+        return GatewayResponses.Write(http, rejection);
     }
 
     private static KeyValuePair<string, string>[] CaptureHeaders(IHeaderDictionary headers, string[] names)

@@ -1,0 +1,34 @@
+using System.Net;
+using Ingest.Core.Deployment;
+using Microsoft.AspNetCore.Http;
+
+namespace Ingest.Core.Requests;
+
+/// <summary>What the lifecycle steps learn about one request as it passes through them.</summary>
+public sealed class RequestContext
+{
+    public required HttpContext Http { get; init; }
+
+    public required CompiledRoute Route { get; init; }
+
+    /// <summary>The gateway's request id, also the event id of a single-event request.</summary>
+    public required Guid RequestId { get; init; }
+
+    /// <summary>The client's address after trusted-proxy resolution.</summary>
+    public IPAddress? ClientIp { get; set; }
+
+    /// <summary>Id (never the key) of the API key that authenticated the request.</summary>
+    public string? ApiKeyId { get; set; }
+
+    /// <summary>Principal named by an authorizer, IAM access key id or HMAC device id.</summary>
+    public string? Principal { get; set; }
+
+    /// <summary>Context values returned by an authorizer.</summary>
+    public IReadOnlyDictionary<string, string>? AuthorizerContext { get; set; }
+
+    /// <summary>The raw request body once read (still compressed when sent compressed).</summary>
+    public byte[]? Body { get; set; }
+
+    /// <summary>Firewall rule that matched, for the access log.</summary>
+    public string? FirewallRule { get; set; }
+}
