@@ -1,8 +1,11 @@
 using System.Net;
+using Ingest.Core.Auth;
 using Ingest.Core.Configuration;
 using Ingest.Core.Deployment;
 using Ingest.Core.Diagnostics;
 using Ingest.Core.Pipeline;
+using Ingest.Core.Security;
+using Ingest.Core.Throttling;
 using Ingest.Gateway.AccessLog;
 using Ingest.Gateway.Admin;
 using Ingest.Gateway.Requests;
@@ -55,6 +58,9 @@ public static class GatewayHost
         services.AddSingleton(endpoints);
         services.AddSingleton(options.TimeProvider);
         services.AddTargetKinds();
+        services.AddIngestSecurity();
+        services.AddIngestAuth();
+        services.AddIngestThrottling();
         services.AddSingleton<IngestMetrics>();
         services.AddSingleton(sp => new TargetFactory(
             sp.GetServices<ITargetKind>(),
