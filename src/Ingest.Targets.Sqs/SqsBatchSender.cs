@@ -18,7 +18,11 @@ public sealed record SqsSenderOptions
     /// <summary>Largest message, body as sent plus attributes, 1024..1048576. Default: 1048576 (1 MiB).</summary>
     public int MaxRecordBytes { get; init; } = SqsBatchSender.DefaultMaxRecordBytes;
 
-    /// <summary>FIFO only: <c>header:NAME</c> or <c>json:FIELD</c>. Default: null (the route key).</summary>
+    /// <summary>
+    /// FIFO only: <c>header:NAME</c> or <c>json:FIELD</c> (top-level string or number). Default: null,
+    /// and also when the value is missing: the route key. Characters SQS does not allow in a group
+    /// id are %-escaped (a space becomes %20), so distinct keys stay distinct groups.
+    /// </summary>
     public string? MessageGroupId { get; init; }
 }
 
@@ -190,6 +194,9 @@ public sealed partial class SqsBatchSender : IBatchSender, IDisposable
             }
         }
     }
+
+    /// <summary>True while the event's built entry is kept for a resend.</summary>
+    internal bool IsCachedForRetry(IngestEvent e) => _retryEntries.TryGetValue(e, out _);
 
     /// <summary>True when the whole call should be retried: throttling, 5xx, or no answer at all.</summary>
     internal static bool IsTransient(AmazonServiceException ex) =>

@@ -359,6 +359,8 @@ public sealed partial class BatchingWriter : IEventTarget
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5), _time);
         await DrainAsync(timeout.Token);
+        // Senders own backend clients (HTTP connections); they go with the writer.
+        (_sender as IDisposable)?.Dispose();
         _abort.Dispose();
         _inFlight.Dispose();
     }

@@ -8,7 +8,7 @@ namespace Ingest.Core.Pipeline;
 /// <param name="CreateMissing">Create the queue or stream when it does not exist.</param>
 /// <param name="LoggerFactory">Logging.</param>
 /// <param name="TimeProvider">Clock.</param>
-/// <param name="WrapHttpHandler">Optional wrapper around the HTTP handler of backend calls (fault injection in tests, proxies).</param>
+/// <param name="WrapHttpHandler">Optional wrapper around the HTTP handler of backend calls (fault injection in tests, proxies); called with the target name and the inner handler.</param>
 public sealed record TargetContext(
     AwsOptions Aws,
     bool CreateMissing,

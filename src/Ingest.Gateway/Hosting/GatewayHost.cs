@@ -9,8 +9,8 @@ using Ingest.Core.Throttling;
 using Ingest.Gateway.AccessLog;
 using Ingest.Gateway.Admin;
 using Ingest.Gateway.Requests;
-//using Ingest.Targets.Kinesis;
-//using Ingest.Targets.Sqs;
+using Ingest.Targets.Kinesis;
+using Ingest.Targets.Sqs;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -28,7 +28,7 @@ public static class GatewayHost
 {
     /// <summary>Target kinds this build has. A new kind is one project plus one line here.</summary>
     public static IServiceCollection AddTargetKinds(this IServiceCollection services) =>
-        services; //TEMP
+        services.AddSqsTarget().AddKinesisTarget();
 
     /// <summary>Builds (does not start) a gateway for a validated configuration.</summary>
     public static WebApplication Build(IngestConfig config, GatewayOptions? options = null)

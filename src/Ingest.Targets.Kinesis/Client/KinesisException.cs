@@ -20,12 +20,16 @@ public sealed class KinesisException : Exception
         ErrorType = "";
     }
 
-    public KinesisException(int statusCode, string errorType, string message)
+    /// <param name="statusCode">HTTP status of the answer.</param>
+    /// <param name="errorType">Short error name, or empty.</param>
+    /// <param name="message">The service's message.</param>
+    /// <param name="isTransient">Overrides the classification by status and error name.</param>
+    public KinesisException(int statusCode, string errorType, string message, bool? isTransient = null)
         : base(string.IsNullOrEmpty(errorType) ? $"HTTP {statusCode}: {message}" : $"{errorType}: {message}")
     {
         StatusCode = statusCode;
         ErrorType = errorType;
-        IsTransient = IsTransientError(statusCode, errorType);
+        IsTransient = isTransient ?? IsTransientError(statusCode, errorType);
     }
 
     /// <summary>HTTP status of the answer.</summary>
