@@ -204,13 +204,14 @@ public sealed class SqsStandInTests(ITestOutputHelper output)
             }
             Assert.All(await Task.WhenAll(events.Select(e => e.Delivered!.Task)).WaitAsync(DeliveryTimeout), Assert.True);
             Assert.True(harness.Retried > 0);
-        }
 
-        // The same event again is dropped by SQS: its deduplication id is the event id.
-        injector.ThrottleEvery = 0;
-        var again = new EntryOutcome[1];
-        await sender.SendAsync([events[0]], again, CancellationToken.None);
-        Assert.Equal(EntryOutcome.Delivered, again[0]);
+            // The same event again is dropped by SQS: its deduplication id is the event id.
+            // (Sent while the writer, which owns the sender, is still alive.)
+            injector.ThrottleEvery = 0;
+            var again = new EntryOutcome[1];
+            await sender.SendAsync([events[0]], again, CancellationToken.None);
+            Assert.Equal(EntryOutcome.Delivered, again[0]);
+        }
 
         using var client = SqsStandIn.Client();
         var attributes = await client.GetQueueAttributesAsync(sender.QueueUrl, ["FifoQueue", "ContentBasedDeduplication"]);
