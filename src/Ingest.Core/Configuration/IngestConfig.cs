@@ -43,6 +43,9 @@ public sealed class IngestConfig
     /// <summary>Proxies whose X-Forwarded-For is believed. Default: none.</summary>
     public List<string> TrustedProxies { get; set; } = [];
 
+    /// <summary>Connection and header limits of the public listeners (slow clients, header floods).</summary>
+    public LimitsOptions Limits { get; set; } = new();
+
     /// <summary>API keys, stored as SHA-256 hashes.</summary>
     public List<ApiKeyOptions> ApiKeys { get; set; } = [];
 
@@ -52,8 +55,14 @@ public sealed class IngestConfig
     /// <summary>Access keys accepted by <c>auth: iam</c>.</summary>
     public List<IamKeyOptions> IamKeys { get; set; } = [];
 
+    /// <summary>How <c>auth: iam</c> checks signatures (clock skew).</summary>
+    public IamOptions Iam { get; set; } = new();
+
     /// <summary>Device secrets accepted by <c>auth: hmac</c>.</summary>
     public List<HmacKeyOptions> HmacKeys { get; set; } = [];
+
+    /// <summary>How <c>auth: hmac</c> checks signatures (replay window).</summary>
+    public HmacOptions Hmac { get; set; } = new();
 
     /// <summary>Named authorizers (jwt, http, lambda).</summary>
     public Dictionary<string, AuthorizerOptions> Authorizers { get; set; } = [];
@@ -131,6 +140,12 @@ public sealed class RedisOptions
 
     /// <summary><c>local</c> (default) or <c>deny</c>.</summary>
     public string OnFailure { get; set; } = "local";
+
+    /// <summary>Longest wait for one Redis check before onFailure applies. Default: 250ms.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Prefix of every key the gateway writes to Redis. Default: <c>ingest:</c>.</summary>
+    public string KeyPrefix { get; set; } = "ingest:";
 }
 
 public sealed class AccessLogOptions
@@ -158,6 +173,12 @@ public sealed class DefaultsOptions
 
     /// <summary>Backend timeout. Default: 29s.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(29);
+
+    /// <summary>Largest body after Content-Encoding (gzip, deflate) is undone. Default: the route's maxBodyBytes.</summary>
+    public long? MaxInflatedBytes { get; set; }
+
+    /// <summary>Most events one split request (ndjson, array) may carry; more is 413. Default: 1000.</summary>
+    public int MaxItems { get; set; } = 1000;
 }
 
 public sealed class MemoryOptions
@@ -185,12 +206,50 @@ public sealed class ThrottleOptions
 
     /// <summary><c>route</c> (default), <c>apiKey</c>, <c>sourceIp</c> or <c>header:NAME</c>.</summary>
     public string By { get; set; } = "route";
+
+    /// <summary>
+    /// Keyed throttles (<c>by</c> other than route): most clients tracked at once; idle (full) buckets are
+    /// dropped first, clients beyond share one bucket. Default: 100000.
+    /// </summary>
+    public int? MaxKeys { get; set; }
 }
 
+/// <summary>CIDR lists (IPv4 and IPv6, or single addresses). Deny wins; an empty allow list allows all.</summary>
 public sealed class ResourcePolicyOptions
 {
     public List<string> Allow { get; set; } = [];
     public List<string> Deny { get; set; } = [];
+}
+
+/// <summary>Kestrel limits of the public listeners. Every value has a default; 0 disables a data rate.</summary>
+public sealed class LimitsOptions
+{
+    /// <summary>Most request headers; more is 431. Default: 100.</summary>
+    public int MaxRequestHeaderCount { get; set; } = 100;
+
+    /// <summary>Largest total size of the request headers; more is 431. Default: 32768 (32 KiB).</summary>
+    public int MaxRequestHeadersTotalSize { get; set; } = 32 * 1024;
+
+    /// <summary>Longest request line (method, target, version); longer is 414. Default: 8192 (8 KiB).</summary>
+    public int MaxRequestLineSize { get; set; } = 8 * 1024;
+
+    /// <summary>Time a client has to send all request headers (slowloris guard). Default: 10s.</summary>
+    public TimeSpan RequestHeadersTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Idle time before a kept-alive connection is closed. Default: 130s.</summary>
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(130);
+
+    /// <summary>Slowest accepted request body upload in bytes per second, averaged after the grace period; 0 disables. Default: 240.</summary>
+    public double MinRequestBodyDataRate { get; set; } = 240;
+
+    /// <summary>Grace period of <see cref="MinRequestBodyDataRate"/>; above 1s. Default: 5s.</summary>
+    public TimeSpan MinRequestBodyDataRateGracePeriod { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Slowest accepted response download in bytes per second (after a 5s grace period); 0 disables. Default: 240.</summary>
+    public double MinResponseDataRate { get; set; } = 240;
+
+    /// <summary>Open connections at most per listener; beyond, new ones are refused. Default: none (unlimited).</summary>
+    public long? MaxConcurrentConnections { get; set; }
 }
 
 public sealed class ApiKeyOptions
@@ -227,6 +286,21 @@ public sealed class HmacKeyOptions
     public string Secret { get; set; } = "";
 }
 
+public sealed class IamOptions
+{
+    /// <summary>Largest accepted difference between X-Amz-Date and the gateway clock. Default: 5m.</summary>
+    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromMinutes(5);
+}
+
+public sealed class HmacOptions
+{
+    /// <summary>Timestamps further than this from the gateway clock are refused, and a signature is remembered this long so it cannot be replayed. Default: 5m.</summary>
+    public TimeSpan ReplayWindow { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Signatures remembered at most; when full of unexpired ones, new requests get 503 rather than risk a replay. Default: 1000000.</summary>
+    public int ReplayCacheEntries { get; set; } = 1_000_000;
+}
+
 public sealed class AuthorizerOptions
 {
     /// <summary><c>jwt</c>, <c>http</c> or <c>lambda</c>.</summary>
@@ -238,6 +312,18 @@ public sealed class AuthorizerOptions
     public string? Function { get; set; }
     public string? IdentitySource { get; set; }
     public TimeSpan? CacheTtl { get; set; }
+
+    /// <summary>jwt: how often the JWKS (and discovery document) is fetched again. Default: 10m.</summary>
+    public TimeSpan? RefreshInterval { get; set; }
+
+    /// <summary>jwt: tolerance on exp and nbf. Default: 5m.</summary>
+    public TimeSpan? ClockSkew { get; set; }
+
+    /// <summary>http, lambda: longest wait for the authorizer (also JWKS fetches for jwt). Default: 10s.</summary>
+    public TimeSpan? Timeout { get; set; }
+
+    /// <summary>http, lambda: cached results at most (per authorizer). Default: 10000.</summary>
+    public int? CacheEntries { get; set; }
 }
 
 /// <summary>A backend. Which keys apply depends on <see cref="Type"/>.</summary>
@@ -333,6 +419,9 @@ public sealed class CorsOptions
     public List<string> Headers { get; set; } = [];
     public int? MaxAge { get; set; }
     public bool Credentials { get; set; }
+
+    /// <summary>Response headers the browser lets scripts read (Access-Control-Expose-Headers). Default: none.</summary>
+    public List<string> ExposeHeaders { get; set; } = [];
 }
 
 public sealed class IdempotencyOptions
@@ -368,6 +457,21 @@ public sealed class RouteOptions
 
     /// <summary>Default: defaults.maxBodyBytes.</summary>
     public long? MaxBodyBytes { get; set; }
+
+    /// <summary>Largest body after Content-Encoding is undone. Default: defaults.maxInflatedBytes, else this route's maxBodyBytes.</summary>
+    public long? MaxInflatedBytes { get; set; }
+
+    /// <summary>Split routes: most events per request. Default: defaults.maxItems (1000).</summary>
+    public int? MaxItems { get; set; }
+
+    /// <summary><c>none</c> (default) or <c>json</c>: refuse bodies (or split items) that are not valid JSON with 400.</summary>
+    public string Validate { get; set; } = "none";
+
+    /// <summary>JSON schema every body (or split item) must match: <c>file:PATH</c> or the schema inline. Implies <c>validate: json</c>. Default: none.</summary>
+    public string? Schema { get; set; }
+
+    /// <summary>CIDR allow/deny lists of this route, on top of the gateway's. Default: none.</summary>
+    public ResourcePolicyOptions? ResourcePolicy { get; set; }
 
     /// <summary>Default: defaults.ack.</summary>
     public string? Ack { get; set; }

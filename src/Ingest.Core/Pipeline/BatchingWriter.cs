@@ -151,11 +151,13 @@ public sealed partial class BatchingWriter : IEventTarget
     {
         var reader = _channel.Reader;
         IngestEvent? carry = null;
+        // The batch being assembled, not yet handed to a send: spilled too if shutdown runs out of time.
+        List<IngestEvent>? batch = null;
         try
         {
             while (carry is not null || await reader.WaitToReadAsync(_abort.Token))
             {
-                var batch = new List<IngestEvent>(Math.Min(_settings.MaxRecords, 64));
+                batch = new List<IngestEvent>(Math.Min(_settings.MaxRecords, 64));
                 long bytes = 0;
                 if (carry is not null)
                 {
@@ -189,6 +191,7 @@ public sealed partial class BatchingWriter : IEventTarget
                 }
                 await _inFlight.WaitAsync(_abort.Token);
                 var send = SendWithRetriesAsync(batch);
+                batch = null;
                 lock (_sendsGate)
                 {
                     _sends.Add(send);
@@ -210,7 +213,7 @@ public sealed partial class BatchingWriter : IEventTarget
         }
         catch (OperationCanceledException) when (_abort.IsCancellationRequested)
         {
-            var left = new List<IngestEvent>();
+            var left = batch ?? [];
             if (carry is not null)
             {
                 left.Add(carry);

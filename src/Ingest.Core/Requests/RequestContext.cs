@@ -29,6 +29,24 @@ public sealed class RequestContext
     /// <summary>The raw request body once read (still compressed when sent compressed).</summary>
     public byte[]? Body { get; set; }
 
+    /// <summary>Why the gateway refused the request, for the access log's integrationError; never a secret.</summary>
+    public string? RejectionReason { get; set; }
+
     /// <summary>Firewall rule that matched, for the access log.</summary>
     public string? FirewallRule { get; set; }
+
+    /// <summary>Admin test-invoke: the resource policy is not applied. False for real requests.</summary>
+    public bool SkipResourcePolicy { get; init; }
+
+    /// <summary>
+    /// Admin test-invoke (dry run): events are captured here instead of being queued to the
+    /// target. Null for real requests.
+    /// </summary>
+    public List<Events.IngestEvent>? DryRunEvents { get; init; }
+
+    /// <summary>
+    /// Execution log of this request: set only when the route's execution logging is on or the
+    /// request is a test-invoke; steps add lines with <c>context.Trace?.Write(...)</c>.
+    /// </summary>
+    public Diagnostics.ExecutionTrace? Trace { get; init; }
 }

@@ -37,6 +37,9 @@ internal sealed class AccessLogWriter : BackgroundService
 
     public bool Enabled => _channel is not null;
 
+    /// <summary>Opens the sink instead of <c>accessLog.path</c> (tests: a slow or blocked stream). Default: null.</summary>
+    internal Func<Stream>? OpenSink { get; init; }
+
     public void Write(in AccessLogEntry entry)
     {
         if (_channel is not null && !_channel.Writer.TryWrite(entry))
@@ -106,6 +109,10 @@ internal sealed class AccessLogWriter : BackgroundService
 
     private Stream Open()
     {
+        if (OpenSink is { } open)
+        {
+            return open();
+        }
         if (_options.Path == "stdout")
         {
             return Console.OpenStandardOutput();
@@ -147,9 +154,17 @@ internal sealed class AccessLogWriter : BackgroundService
         {
             json.WriteNumber("integrationLatency", Math.Round(integrationLatency, 3));
         }
+        else
+        {
+            json.WriteNull("integrationLatency");
+        }
         if (e.IntegrationStatus is { } integrationStatus)
         {
             json.WriteNumber("integrationStatus", integrationStatus);
+        }
+        else
+        {
+            json.WriteNull("integrationStatus");
         }
         WriteOptional(json, "integrationError", e.IntegrationError);
         WriteOptional(json, "sourceIp", e.SourceIp?.ToString());
@@ -161,11 +176,16 @@ internal sealed class AccessLogWriter : BackgroundService
         json.WriteEndObject();
     }
 
+    // Every field is on every line (null when it does not apply), so log pipelines see one schema.
     private static void WriteOptional(Utf8JsonWriter json, string name, string? value)
     {
         if (value is not null)
         {
             json.WriteString(name, value);
+        }
+        else
+        {
+            json.WriteNull(name);
         }
     }
 }

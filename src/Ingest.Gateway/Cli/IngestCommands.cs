@@ -13,6 +13,12 @@ public static class IngestCommands
         root.Subcommands.Add(Serve());
         root.Subcommands.Add(Validate());
         root.Subcommands.Add(Routes());
+        root.Subcommands.Add(StagesCommand.Create());
+        root.Subcommands.Add(TestInvokeCommand.Create());
+        root.Subcommands.Add(FlushCacheCommand.Create());
+        root.Subcommands.Add(LogsCommand.Create());
+        root.Subcommands.Add(UsageCommand.Create());
+        root.Subcommands.Add(KeysCommand.Create());
         return root;
     }
 

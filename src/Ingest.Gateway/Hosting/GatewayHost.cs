@@ -74,8 +74,9 @@ public static class GatewayHost
         services.AddSingleton<GatewayRuntime>();
         services.AddHostedService(sp => sp.GetRequiredService<GatewayRuntime>());
         services.AddSingleton<IngestRequestHandler>();
+        services.AddAdminConsole();
         options.ConfigureServices?.Invoke(services);
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(IngestMetrics.MeterName).AddPrometheusExporter());
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(IngestMetrics.MeterName).ExportOwnMetersOnly().AddPrometheusExporter());
 
         var app = builder.Build();
         var errors = ConfigValidator.Validate(config, app.Services.GetRequiredService<TargetFactory>().Kinds);
@@ -86,10 +87,12 @@ public static class GatewayHost
         var runtime = app.Services.GetRequiredService<GatewayRuntime>();
         app.Lifetime.ApplicationStopping.Register(runtime.BeginDrain);
         var handler = app.Services.GetRequiredService<IngestRequestHandler>();
+        AdminConsole.Start(app);
+        var adminEndpoints = app.Services.GetRequiredService<AdminEndpoints>();
         app.MapWhen(endpoints.IsAdmin, admin =>
         {
             admin.UseOpenTelemetryPrometheusScrapingEndpoint("/metrics");
-            admin.Run(context => AdminEndpoints.HandleAsync(context, runtime));
+            admin.Run(adminEndpoints.HandleAsync);
         });
         app.Run(handler.HandleAsync);
         return app;
@@ -100,7 +103,8 @@ public static class GatewayHost
         kestrel.AddServerHeader = false;
         // Routes set their own limit per request; this is the ceiling.
         kestrel.Limits.MaxRequestBodySize = config.Routes.Select(r => r.MaxBodyBytes ?? config.Defaults.MaxBodyBytes).Append(config.Defaults.MaxBodyBytes).Max() + 1;
-        kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+        // Header count/size, request line, header timeout (slowloris), data rates: the limits: section.
+        ConnectionLimits.Apply(kestrel.Limits, config.Limits);
         kestrel.Limits.Http2.MaxStreamsPerConnection = 256;
         var listeners = config.Listen.Count > 0 ? config.Listen : [new ListenerOptions { Address = "127.0.0.1:8080" }];
         foreach (var listener in listeners)

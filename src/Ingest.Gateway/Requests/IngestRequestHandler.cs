@@ -9,7 +9,9 @@ using Ingest.Core.Pipeline;
 using Ingest.Core.Requests;
 using Ingest.Core.Routing;
 using Ingest.Gateway.AccessLog;
+using Ingest.Gateway.Admin;
 using Ingest.Gateway.Hosting;
+using Ingest.Gateway.Status;
 using Microsoft.AspNetCore.Http;
 
 namespace Ingest.Gateway.Requests;
@@ -23,12 +25,21 @@ internal sealed class IngestRequestHandler(
     GatewayRuntime runtime,
     IngestMetrics metrics,
     AccessLogWriter accessLog,
-    GatewayOptions options)
+    GatewayOptions options,
+    ExecutionLogSwitches executionLog,
+    UsageCounters usage,
+    StatusBoard status)
 {
     private static readonly KeyValuePair<string, object?> BufferFullReason = new("reason", "buffer_full");
     private readonly TimeProvider _time = options.TimeProvider;
 
-    public async Task HandleAsync(HttpContext http)
+    public Task HandleAsync(HttpContext http) => HandleAsync(http, invocation: null);
+
+    /// <summary>
+    /// Runs one request. <paramref name="invocation"/> is set by the admin test-invoke: no resource
+    /// policy, events captured instead of queued, execution log kept, nothing access-logged or counted.
+    /// </summary>
+    internal async Task HandleAsync(HttpContext http, TestInvocation? invocation)
     {
         var started = Stopwatch.GetTimestamp();
         var request = http.Request;
@@ -57,16 +68,28 @@ internal sealed class IngestRequestHandler(
         {
             log.SourceIp = snapshot.ClientAddress.Resolve(http);
             var match = snapshot.Routes.Match(request.Method, log.Path, out route, out _, out var allow);
-            if (match == RouteMatchKind.Found)
+            if (CorsPolicy.IsPreflight(request) && CorsPolicy.PreflightRoute(snapshot.Routes, request, log.Path) is { Cors: { } cors } preflight)
+            {
+                // Answered from the route the browser asks about, before auth (as API Gateway does).
+                route = preflight;
+                log.RouteKey = preflight.RouteKey;
+                cors.WritePreflight(http);
+            }
+            else if (match == RouteMatchKind.Found)
             {
                 log.RouteKey = route!.RouteKey;
-                context = new RequestContext { Http = http, Route = route, RequestId = requestId, ClientIp = log.SourceIp };
+                context = new RequestContext
+                {
+                    Http = http,
+                    Route = route,
+                    RequestId = requestId,
+                    ClientIp = log.SourceIp,
+                    SkipResourcePolicy = invocation is not null,
+                    DryRunEvents = invocation?.Events,
+                    Trace = invocation is not null ? invocation.Begin(requestId) : executionLog.Begin(route.RouteKey, requestId),
+                };
+                context.Trace?.Started(context);
                 (log.ResponseLength, log.Events) = await IngestAsync(context, traceParent, now);
-            }
-            else if (match == RouteMatchKind.MethodNotAllowed && route?.Cors is { } cors && CorsPolicy.IsPreflight(request))
-            {
-                log.RouteKey = route.RouteKey;
-                cors.WritePreflight(http);
             }
             else
             {
@@ -97,8 +120,13 @@ internal sealed class IngestRequestHandler(
                 log.ApiKeyId = context.ApiKeyId;
                 log.Principal = context.Principal;
                 log.FirewallRule = context.FirewallRule;
+                log.IntegrationError ??= context.RejectionReason;
+                context.Trace?.Write($"Method completed with status: {log.Status}{(log.IntegrationError is { } error ? $" ({error})" : "")}");
             }
-            Record(ref log, route, started);
+            if (invocation is null)
+            {
+                Record(ref log, route, started);
+            }
         }
     }
 
@@ -123,35 +151,41 @@ internal sealed class IngestRequestHandler(
         var route = context.Route;
         route.Cors?.ApplyHeaders(http);
 
-        var rejection = route.Policy.Check(context.ClientIp, route.RouteKey)
-            ?? route.Payload.CheckHeaders(request);
+        var trace = context.Trace;
+        var rejection = (context.SkipResourcePolicy ? null : Traced(trace, "Resource policy", route.Policy.Check(context)))
+            ?? Traced(trace, "Payload headers (size, content type)", route.Payload.CheckHeaders(request));
         if (rejection is null && route.Auth.NeedsBody)
         {
             rejection = await ReadBodyAsync(context);
         }
-        rejection ??= await route.Auth.AuthenticateAsync(context, http.RequestAborted)
-            ?? await route.Throttle.AcquireAsync(context)
-            ?? Backpressure(request);
+        rejection ??= TracedAuthentication(context, await route.Auth.AuthenticateAsync(context, http.RequestAborted))
+            ?? Traced(trace, "Throttle", await route.Throttle.AcquireAsync(context))
+            ?? Traced(trace, "Buffer capacity", Backpressure(request));
         if (rejection is null && context.Body is null)
         {
             rejection = await ReadBodyAsync(context);
         }
         if (rejection is not null)
         {
-            return (Reject(http, rejection), 0);
+            return (Reject(context, rejection), 0);
         }
 
         var payload = route.Payload.Decode(context);
+        if (trace is not null)
+        {
+            trace.Write($"Method request body before transformations: {context.Body?.Length ?? 0} bytes, {payload.Count} event(s)");
+            Traced(trace, "Payload", payload.Rejection);
+        }
         if (payload.Rejection is { } invalid)
         {
-            return (Reject(http, invalid), 0);
+            return (Reject(context, invalid), 0);
         }
         if (payload.Items is null)
         {
             return Enqueue(context, payload.Single, context.RequestId, traceParent, now) switch
             {
                 EnqueueResult.Accepted => (GatewayResponses.WriteAccepted(http, context.RequestId, 1), 1),
-                var refused => (Reject(http, Refused(refused)), 0),
+                var refused => (Reject(context, Refused(refused)), 0),
             };
         }
         return await EnqueueSplitAsync(context, payload, traceParent, now);
@@ -173,7 +207,7 @@ internal sealed class IngestRequestHandler(
             else if (accepted == 0 && result != EnqueueResult.TooLarge)
             {
                 // Nothing taken yet and no room: the client should retry the whole request.
-                return (Reject(context.Http, Refused(result)), 0);
+                return (Reject(context, Refused(result)), 0);
             }
             else
             {
@@ -182,7 +216,7 @@ internal sealed class IngestRequestHandler(
         }
         if (accepted == 0)
         {
-            return (Reject(context.Http, Rejection.InvalidBody(rejected.Count > 0 ? rejected[0].Message : "no events")), 0);
+            return (Reject(context, PayloadPolicy.AllItemsRefused(rejected)), 0);
         }
         var response = context.Http.Response;
         response.StatusCode = StatusCodes.Status202Accepted;
@@ -224,7 +258,16 @@ internal sealed class IngestRequestHandler(
             Headers = CaptureHeaders(request.Headers, route.CapturedHeaders),
             Body = body,
         };
+        context.Trace?.Transformed(e);
+        if (context.DryRunEvents is { } dryRun)
+        {
+            // Test-invoke: show what would be sent, send nothing.
+            dryRun.Add(e);
+            context.Trace?.Write($"Dry run: not sent to target {route.Target.Name}");
+            return EnqueueResult.Accepted;
+        }
         var result = route.Target.TryEnqueue(e);
+        context.Trace?.Write($"Enqueue to target {route.Target.Name}: {result}");
         if (result == EnqueueResult.Accepted)
         {
             metrics.EventsAccepted.Add(1);
@@ -235,6 +278,12 @@ internal sealed class IngestRequestHandler(
         }
         return result;
     }
+
+    private static Rejection? TracedAuthentication(RequestContext context, Rejection? rejection) =>
+        context.Trace is null ? rejection : context.Trace.Authenticated(context, rejection);
+
+    private static Rejection? Traced(ExecutionTrace? trace, string step, Rejection? rejection) =>
+        trace is null ? rejection : trace.Decision(step, rejection);
 
     private static Rejection Refused(EnqueueResult result) =>
         result == EnqueueResult.TooLarge ? Rejection.RequestEntityTooLarge : Rejection.ServiceUnavailable;
@@ -261,8 +310,10 @@ internal sealed class IngestRequestHandler(
         return context.Body is null ? Rejection.RequestEntityTooLarge : null;
     }
 
-    private static int Reject(HttpContext http, Rejection rejection)
+    private static int Reject(RequestContext context, Rejection rejection)
     {
+        var http = context.Http;
+        context.RejectionReason = rejection.LogReason;
         if (rejection.Status == StatusCodes.Status413PayloadTooLarge)
         {
             // The rest of an oversized body is not worth reading: close instead.
@@ -303,6 +354,8 @@ internal sealed class IngestRequestHandler(
             metrics.RequestLatency.Record(elapsed.TotalSeconds, routeTag, stageTag);
         }
         accessLog.Write(log);
+        usage.Record(log.ApiKeyId, log.Events);
+        status.Record(log.RouteKey, log.Status, elapsed);
     }
 
     private static string StatusClass(int status) => status switch
