@@ -10,12 +10,18 @@ namespace Ingest.Core.Security;
 /// </summary>
 public static class ConnectionLimits
 {
+    private static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(1);
+
     public static void Apply(KestrelServerLimits kestrel, LimitsOptions limits)
     {
         kestrel.MaxRequestHeaderCount = limits.MaxRequestHeaderCount;
         kestrel.MaxRequestHeadersTotalSize = limits.MaxRequestHeadersTotalSize;
         kestrel.MaxRequestLineSize = limits.MaxRequestLineSize;
-        kestrel.RequestHeadersTimeout = limits.RequestHeadersTimeout;
+        // Kestrel checks on a 1 s heartbeat and pads every timeout by one heartbeat; taking that
+        // second off makes a slow client close between the configured timeout and one second later.
+        kestrel.RequestHeadersTimeout = limits.RequestHeadersTimeout >= HeartbeatInterval * 2
+            ? limits.RequestHeadersTimeout - HeartbeatInterval
+            : limits.RequestHeadersTimeout;
         kestrel.KeepAliveTimeout = limits.KeepAliveTimeout;
         kestrel.MinRequestBodyDataRate = limits.MinRequestBodyDataRate > 0
             ? new MinDataRate(limits.MinRequestBodyDataRate, limits.MinRequestBodyDataRateGracePeriod)

@@ -20,6 +20,7 @@ internal sealed class AccessLogWriter : BackgroundService
     private readonly IngestMetrics _metrics;
     private Stream? _stream;
     private long _fileBytes;
+    private int _pendingLines;
 
     public AccessLogWriter(IngestConfig config, IngestMetrics metrics)
     {
@@ -69,6 +70,7 @@ internal sealed class AccessLogWriter : BackgroundService
                     json.Flush();
                     json.Reset(buffer);
                     buffer.Write("\n"u8);
+                    _pendingLines++;
                 }
                 await FlushAsync(buffer);
             }
@@ -97,13 +99,36 @@ internal sealed class AccessLogWriter : BackgroundService
         {
             return;
         }
-        await _stream.WriteAsync(buffer.WrittenMemory);
-        _fileBytes += buffer.WrittenCount;
-        buffer.ResetWrittenCount();
-        await _stream.FlushAsync();
-        if (_stream is FileStream && _fileBytes >= _options.MaxFileBytes)
+        try
         {
-            Rotate();
+            await _stream.WriteAsync(buffer.WrittenMemory);
+            _fileBytes += buffer.WrittenCount;
+            await _stream.FlushAsync();
+            if (_stream is FileStream && _fileBytes >= _options.MaxFileBytes)
+            {
+                Rotate();
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+            // A full disk or a vanished file must not stop the gateway: drop, count, reopen, carry on.
+            _metrics.AccessLogDropped.Add(_pendingLines);
+            if (_options.Path != "stdout")
+            {
+                try
+                {
+                    _stream = Open();
+                }
+                catch (Exception reopen) when (reopen is IOException or UnauthorizedAccessException)
+                {
+                    // Try again at the next flush.
+                }
+            }
+        }
+        finally
+        {
+            buffer.ResetWrittenCount();
+            _pendingLines = 0;
         }
     }
 
