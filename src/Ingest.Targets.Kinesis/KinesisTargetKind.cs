@@ -1,6 +1,7 @@
 using System.Net;
 using Amazon.Runtime;
 using Amazon.Runtime.Credentials;
+using Ingest.Core.Aws;
 using Ingest.Core.Configuration;
 using Ingest.Core.Pipeline;
 using Microsoft.Extensions.Logging;

@@ -1,6 +1,7 @@
 using System.Net;
 using BenchmarkDotNet.Attributes;
 using Ingest.Core.Events;
+using Ingest.Gateway.Requests;
 using Microsoft.AspNetCore.Http;
 
 namespace Ingest.Benchmarks.Requests;
@@ -70,26 +71,8 @@ public class EnvelopeBenchmarks
             SourceIp = _sourceIp.ToString(),
             ContentType = ContentType,
             TraceParent = TraceParent,
-            Headers = CaptureHeaders(_headers, captured),
+            Headers = IngestRequestHandler.CaptureHeaders(_headers, captured),
             Body = body,
         };
-    }
-
-    // Same code as IngestRequestHandler.CaptureHeaders (private there).
-    private static KeyValuePair<string, string>[] CaptureHeaders(IHeaderDictionary headers, string[] names)
-    {
-        if (names.Length == 0)
-        {
-            return [];
-        }
-        var captured = new List<KeyValuePair<string, string>>(names.Length);
-        foreach (var name in names)
-        {
-            if (headers.TryGetValue(name, out var value))
-            {
-                captured.Add(new(name, value.ToString()));
-            }
-        }
-        return captured.ToArray();
     }
 }

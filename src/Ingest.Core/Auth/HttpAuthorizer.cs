@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Ingest.Core.Aws;
 using Ingest.Core.Configuration;
 using Ingest.Core.Requests;
 using Microsoft.Extensions.Logging;
@@ -265,12 +266,15 @@ internal sealed class HttpInvoker(Uri url, AuthHttpClient http) : AuthorizerInvo
 internal sealed class LambdaInvoker(Uri endpoint, string function, string region, string accessKeyId, string secretAccessKey, string? sessionToken, AuthHttpClient http, TimeProvider time)
     : AuthorizerInvoker
 {
+    private readonly SigV4Signer _signer = new(region, "lambda", time);
+    private readonly SigV4Credentials _credentials = new(accessKeyId, secretAccessKey, sessionToken);
+
     public override async Task<byte[]> InvokeAsync(byte[] payload, CancellationToken cancellationToken)
     {
         var url = new Uri(endpoint, $"/2015-03-31/functions/{Uri.EscapeDataString(function)}/invocations");
         using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(payload) };
         request.Content.Headers.ContentType = new("application/json");
-        SigV4Signer.Sign(request, payload, accessKeyId, secretAccessKey, sessionToken, region, "lambda", time.GetUtcNow());
+        _signer.Sign(request, payload, _credentials);
         using var response = await http.Client.SendAsync(request, cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
@@ -281,40 +285,5 @@ internal sealed class LambdaInvoker(Uri endpoint, string function, string region
             throw new AuthorizerFailure($"the function failed ({string.Join(',', error)})");
         }
         return await response.Content.ReadAsByteArrayAsync(cancellationToken);
-    }
-}
-
-/// <summary>SigV4 header signing of an outgoing request (host, x-amz-date and the token are signed).</summary>
-internal static class SigV4Signer
-{
-    public static void Sign(HttpRequestMessage request, ReadOnlySpan<byte> body, string accessKeyId, string secret, string? sessionToken, string region, string service, DateTimeOffset now)
-    {
-        var uri = request.RequestUri!;
-        var host = uri.IsDefaultPort ? uri.Host : $"{uri.Host}:{uri.Port}";
-        var amzDate = now.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
-        var dateStamp = amzDate[..8];
-        request.Headers.Host = host;
-        request.Headers.TryAddWithoutValidation("X-Amz-Date", amzDate);
-        var canonicalHeaders = new StringBuilder().Append("host:").Append(host).Append("\nx-amz-date:").Append(amzDate).Append('\n');
-        var signedHeaders = "host;x-amz-date";
-        if (!string.IsNullOrEmpty(sessionToken))
-        {
-            request.Headers.TryAddWithoutValidation("X-Amz-Security-Token", sessionToken);
-            canonicalHeaders.Append("x-amz-security-token:").Append(sessionToken).Append('\n');
-            signedHeaders += ";x-amz-security-token";
-        }
-        var canonicalRequest = string.Concat(
-            request.Method.Method, "\n",
-            SigV4Canonical.CanonicalUri(uri.AbsolutePath, decodeFirst: false, normalize: true), "\n",
-            SigV4Canonical.CanonicalQuery(SigV4Canonical.ParseQuery(uri.Query.TrimStart('?'))), "\n",
-            canonicalHeaders.ToString(), "\n",
-            signedHeaders, "\n",
-            SigV4Canonical.HashHex(body));
-        var scope = $"{dateStamp}/{region}/{service}/aws4_request";
-        var signature = HMACSHA256.HashData(
-            SigV4Canonical.SigningKey(secret, dateStamp, region, service),
-            Encoding.UTF8.GetBytes(SigV4Canonical.StringToSign(amzDate, scope, canonicalRequest)));
-        request.Headers.TryAddWithoutValidation("Authorization",
-            $"{SigV4Canonical.Algorithm} Credential={accessKeyId}/{scope}, SignedHeaders={signedHeaders}, Signature={Convert.ToHexStringLower(signature)}");
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Ingest.Core.Aws;
 using Ingest.Core.Requests;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -127,7 +128,7 @@ public sealed class SigV4Verifier
         var canonicalQuery = SigV4Canonical.CanonicalQuery(query);
         var canonicalHeaders = CanonicalHeaders(headers, parts.SignedHeaders);
         var signedHeaders = string.Join(';', parts.SignedHeaders);
-        var scope = $"{parts.DateStamp}/{parts.Region}/{parts.Service}/aws4_request";
+        var scope = SigV4Canonical.Scope(parts.DateStamp, parts.Region, parts.Service);
         var key = secret.KeyFor(parts.DateStamp, parts.Region, parts.Service);
         Span<byte> expected = stackalloc byte[32];
 
@@ -282,20 +283,8 @@ public sealed class SigV4Verifier
     /// <summary>A secret and the signing key of the last day, region and service it signed for.</summary>
     private sealed class Secret(string secret)
     {
-        private volatile DerivedKey? _last;
+        private readonly SigV4SigningKeyCache _keys = new();
 
-        public byte[] KeyFor(string dateStamp, string region, string service)
-        {
-            var last = _last;
-            if (last is not null && last.DateStamp == dateStamp && last.Region == region && last.Service == service)
-            {
-                return last.Key;
-            }
-            var key = SigV4Canonical.SigningKey(secret, dateStamp, region, service);
-            _last = new DerivedKey(dateStamp, region, service, key);
-            return key;
-        }
+        public byte[] KeyFor(string dateStamp, string region, string service) => _keys.KeyFor(secret, dateStamp, region, service);
     }
-
-    private sealed record DerivedKey(string DateStamp, string Region, string Service, byte[] Key);
 }

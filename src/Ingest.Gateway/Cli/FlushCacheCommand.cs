@@ -16,23 +16,15 @@ internal static class FlushCacheCommand
             ask the source again. Calls POST /admin/flush-cache at admin.listen with admin.token from --config.
             """)
         { config, admin };
-        command.SetAction(async (result, cancellationToken) =>
-        {
-            using var client = AdminClient.Create(result, config, admin);
-            if (client is null)
-            {
-                return 1;
-            }
-            var answer = await client.CallAsync(result, HttpMethod.Post, "/admin/flush-cache", "{}", cancellationToken);
-            if (answer is null)
-            {
-                return 1;
-            }
-            using var document = JsonDocument.Parse(answer.Value.Body);
-            var flushed = document.RootElement.GetProperty("flushed").GetInt64();
-            result.InvocationConfiguration.Output.WriteLine($"Flushed {flushed} cache entr{(flushed == 1 ? "y" : "ies")}.");
-            return 0;
-        });
+        command.SetAction((result, cancellationToken) =>
+            AdminApiClient.RunAsync(result, config, admin, HttpMethod.Post, "/admin/flush-cache", "{}", json: null, Print, cancellationToken));
         return command;
+    }
+
+    private static void Print(TextWriter output, string body)
+    {
+        using var document = JsonDocument.Parse(body);
+        var flushed = document.RootElement.GetProperty("flushed").GetInt64();
+        output.WriteLine($"Flushed {flushed} cache entr{(flushed == 1 ? "y" : "ies")}.");
     }
 }

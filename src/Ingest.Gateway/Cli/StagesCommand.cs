@@ -17,37 +17,23 @@ internal static class StagesCommand
             Calls GET /admin/stages at admin.listen with admin.token from --config.
             """)
         { config, admin, json };
-        command.SetAction(async (result, cancellationToken) =>
-        {
-            using var client = AdminClient.Create(result, config, admin);
-            if (client is null)
-            {
-                return 1;
-            }
-            var answer = await client.CallAsync(result, HttpMethod.Get, "/admin/stages", null, cancellationToken);
-            if (answer is null)
-            {
-                return 1;
-            }
-            var output = result.InvocationConfiguration.Output;
-            if (result.GetValue(json))
-            {
-                output.WriteLine(AdminClient.Pretty(answer.Value.Body));
-                return 0;
-            }
-            using var document = JsonDocument.Parse(answer.Value.Body);
-            var stages = document.RootElement.GetProperty("stages").EnumerateArray().ToList();
-            if (stages.Count == 0)
-            {
-                output.WriteLine("No stages: routes are served without a stage prefix.");
-                return 0;
-            }
-            foreach (var stage in stages)
-            {
-                output.WriteLine(stage.GetProperty("name").GetString());
-            }
-            return 0;
-        });
+        command.SetAction((result, cancellationToken) =>
+            AdminApiClient.RunAsync(result, config, admin, HttpMethod.Get, "/admin/stages", null, json, Print, cancellationToken));
         return command;
+    }
+
+    private static void Print(TextWriter output, string body)
+    {
+        using var document = JsonDocument.Parse(body);
+        var stages = document.RootElement.GetProperty("stages").EnumerateArray().ToList();
+        if (stages.Count == 0)
+        {
+            output.WriteLine("No stages: routes are served without a stage prefix.");
+            return;
+        }
+        foreach (var stage in stages)
+        {
+            output.WriteLine(stage.GetProperty("name").GetString());
+        }
     }
 }

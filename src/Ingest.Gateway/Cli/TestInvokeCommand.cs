@@ -78,25 +78,8 @@ internal static class TestInvokeCommand
                 headerList.Add(new("Content-Type", result.GetValue(contentType)!));
             }
 
-            using var client = AdminClient.Create(result, config, admin);
-            if (client is null)
-            {
-                return 1;
-            }
             var request = BuildRequest(result.GetValue(method)!, result.GetValue(path)!, headerList, bytes);
-            var answer = await client.CallAsync(result, HttpMethod.Post, "/admin/test-invoke", request, cancellationToken);
-            if (answer is null)
-            {
-                return 1;
-            }
-            var output = result.InvocationConfiguration.Output;
-            if (result.GetValue(json))
-            {
-                output.WriteLine(AdminClient.Pretty(answer.Value.Body));
-                return 0;
-            }
-            Print(output, answer.Value.Body);
-            return 0;
+            return await AdminApiClient.RunAsync(result, config, admin, HttpMethod.Post, "/admin/test-invoke", request, json, Print, cancellationToken);
         });
         return command;
     }

@@ -18,40 +18,26 @@ internal static class UsageCommand
             from --config. Requests without an API key are shown as (anonymous).
             """)
         { config, admin, json };
-        command.SetAction(async (result, cancellationToken) =>
-        {
-            using var client = AdminClient.Create(result, config, admin);
-            if (client is null)
-            {
-                return 1;
-            }
-            var answer = await client.CallAsync(result, HttpMethod.Get, "/admin/usage", null, cancellationToken);
-            if (answer is null)
-            {
-                return 1;
-            }
-            var output = result.InvocationConfiguration.Output;
-            if (result.GetValue(json))
-            {
-                output.WriteLine(AdminClient.Pretty(answer.Value.Body));
-                return 0;
-            }
-            using var document = JsonDocument.Parse(answer.Value.Body);
-            var rows = document.RootElement.GetProperty("usage").EnumerateArray().ToList();
-            if (rows.Count == 0)
-            {
-                output.WriteLine("No API keys configured and no requests yet.");
-                return 0;
-            }
-            output.WriteLine($"{"API KEY",-24} {"REQUESTS",12} {"EVENTS",12} {"QUOTA LEFT",12}");
-            foreach (var row in rows)
-            {
-                var key = row.GetProperty("apiKeyId") is { ValueKind: JsonValueKind.String } id ? id.GetString() : "(anonymous)";
-                var quota = row.GetProperty("quotaRemaining") is { ValueKind: JsonValueKind.Number } left ? left.GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture) : "-";
-                output.WriteLine($"{key,-24} {row.GetProperty("requests").GetInt64(),12} {row.GetProperty("events").GetInt64(),12} {quota,12}");
-            }
-            return 0;
-        });
+        command.SetAction((result, cancellationToken) =>
+            AdminApiClient.RunAsync(result, config, admin, HttpMethod.Get, "/admin/usage", null, json, Print, cancellationToken));
         return command;
+    }
+
+    private static void Print(TextWriter output, string body)
+    {
+        using var document = JsonDocument.Parse(body);
+        var rows = document.RootElement.GetProperty("usage").EnumerateArray().ToList();
+        if (rows.Count == 0)
+        {
+            output.WriteLine("No API keys configured and no requests yet.");
+            return;
+        }
+        output.WriteLine($"{"API KEY",-24} {"REQUESTS",12} {"EVENTS",12} {"QUOTA LEFT",12}");
+        foreach (var row in rows)
+        {
+            var key = row.GetProperty("apiKeyId") is { ValueKind: JsonValueKind.String } id ? id.GetString() : "(anonymous)";
+            var quota = row.GetProperty("quotaRemaining") is { ValueKind: JsonValueKind.Number } left ? left.GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture) : "-";
+            output.WriteLine($"{key,-24} {row.GetProperty("requests").GetInt64(),12} {row.GetProperty("events").GetInt64(),12} {quota,12}");
+        }
     }
 }

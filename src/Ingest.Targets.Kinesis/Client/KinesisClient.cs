@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Amazon.Runtime;
+using Ingest.Core.Aws;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -230,7 +231,7 @@ public sealed partial class KinesisClient : IDisposable
         request.Headers.TryAddWithoutValidation("X-Amz-Target", target);
         request.Content = new ReadOnlyMemoryContent(requestBody.WrittenMemory);
         request.Content.Headers.ContentType = new MediaTypeHeaderValue(ContentType);
-        _signer.Sign(request, requestBody.WrittenSpan, credentials);
+        _signer.Sign(request, requestBody.WrittenSpan, credentials.ToSigV4());
 
         // ResponseContentRead: HttpClient.Timeout then covers the body too (answers are small),
         // so a stalled answer cannot hold an in-flight slot forever.

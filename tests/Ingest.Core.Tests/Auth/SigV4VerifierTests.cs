@@ -1,5 +1,6 @@
 using System.Text;
 using Ingest.Core.Auth;
+using Ingest.Core.Aws;
 using Ingest.Core.Requests;
 using Microsoft.Extensions.Time.Testing;
 

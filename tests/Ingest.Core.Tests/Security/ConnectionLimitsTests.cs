@@ -16,7 +16,8 @@ public class ConnectionLimitsTests
         Assert.Equal(100, kestrel.MaxRequestHeaderCount);
         Assert.Equal(32 * 1024, kestrel.MaxRequestHeadersTotalSize);
         Assert.Equal(8 * 1024, kestrel.MaxRequestLineSize);
-        Assert.Equal(TimeSpan.FromSeconds(10), kestrel.RequestHeadersTimeout);
+        // Kestrel pads its timeouts by one 1 s heartbeat; the gateway hands it one second less.
+        Assert.Equal(TimeSpan.FromSeconds(9), kestrel.RequestHeadersTimeout);
         Assert.Equal(TimeSpan.FromSeconds(130), kestrel.KeepAliveTimeout);
         Assert.Equal(240, kestrel.MinRequestBodyDataRate!.BytesPerSecond);
         Assert.Equal(TimeSpan.FromSeconds(5), kestrel.MinRequestBodyDataRate.GracePeriod);
@@ -38,10 +39,24 @@ public class ConnectionLimitsTests
         Assert.Equal(4096, kestrel.MaxRequestHeadersTotalSize);
         Assert.Equal(4096, kestrel.Http2.MaxRequestHeaderFieldSize);
         Assert.Equal(1024, kestrel.MaxRequestLineSize);
-        Assert.Equal(TimeSpan.FromSeconds(2), kestrel.RequestHeadersTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(1), kestrel.RequestHeadersTimeout);
         Assert.Equal(TimeSpan.FromSeconds(30), kestrel.KeepAliveTimeout);
         Assert.Null(kestrel.MinRequestBodyDataRate);
         Assert.Null(kestrel.MinResponseDataRate);
         Assert.Equal(5000, kestrel.MaxConcurrentConnections);
+    }
+
+    [Theory]
+    [InlineData("1500ms", 1500)]
+    [InlineData("2s", 1000)]
+    [InlineData("30s", 29000)]
+    public void Header_timeout_is_shortened_by_the_heartbeat_padding_only_when_it_can_be(string configured, int kestrelMilliseconds)
+    {
+        var config = ConfigLoader.Load($"limits: {{ requestHeadersTimeout: {configured} }}");
+        var kestrel = new KestrelServerOptions().Limits;
+
+        ConnectionLimits.Apply(kestrel, config.Limits);
+
+        Assert.Equal(TimeSpan.FromMilliseconds(kestrelMilliseconds), kestrel.RequestHeadersTimeout);
     }
 }

@@ -2,10 +2,6 @@ using System.Text;
 using Amazon.Runtime;
 using Amazon.SQS;
 using Amazon.SQS.Model;
-using Ingest.Core.Configuration;
-using Ingest.Gateway.Hosting;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
 namespace Ingest.IntegrationTests.Delivery;
@@ -20,45 +16,18 @@ public class SqsDeliveryTests(ITestOutputHelper output)
     public async Task Ten_thousand_events_from_32_connections_arrive_exactly_once_byte_identical()
     {
         var queue = $"it-{Guid.NewGuid():N}";
-        await using var app = await StartGatewayAsync(queue);
-        var driver = new LoadDriver();
-
-        await driver.RunAsync(new Uri($"http://{app.Services.GetRequiredService<GatewayEndpoints>().PublicEndPoints[0]}"), "/v1/events", 10_000, 32);
-
-        var received = await ReceiveAllAsync(queue, driver.Acknowledged.Count, TimeSpan.FromSeconds(120));
-        var duplicates = received.Count - received.Select(r => r.Id).Distinct().Count();
-        output.WriteLine($"sent {driver.Sent}, 202 {driver.Acknowledged.Count}, refused {driver.Refused}, delivered {received.Select(r => r.Id).Distinct().Count()}, duplicates {duplicates}");
-
-        Assert.Equal(10_000, driver.Sent);
-        Assert.Equal(10_000, driver.Acknowledged.Count);
-        Assert.Equal(0, duplicates);
-        Assert.Equal(driver.Acknowledged.Keys.Order(), received.Select(r => r.Id).Order());
-        foreach (var (id, body) in received)
-        {
-            Assert.Equal(driver.Acknowledged[id], body);
-        }
-    }
-
-    private static async Task<WebApplication> StartGatewayAsync(string queue)
-    {
-        var config = ConfigLoader.Load($$"""
-            listen: [{ address: "127.0.0.1:0", protocols: http1 }]
-            admin: { listen: "127.0.0.1:0" }
-            accessLog: { path: off }
-            aws:
-              region: us-east-1
-              accessKeyId: test
-              secretAccessKey: test
-              endpoints: { sqs: "{{Endpoint}}" }
-              createMissing: true
+        await using var app = await DeliveryGateway.StartAsync($"sqs: \"{Endpoint}\"", $$"""
             targets:
               q: { type: sqs, queue: {{queue}}, batch: { linger: 5ms } }
             routes:
               - { route: POST /v1/events, target: q, auth: none, public: true, contentTypes: [application/json, application/octet-stream] }
             """);
-        var app = GatewayHost.Build(config);
-        await app.StartAsync();
-        return app;
+        var driver = new LoadDriver();
+
+        await driver.RunAsync(DeliveryGateway.PublicUri(app), "/v1/events", 10_000, 32);
+
+        var received = await ReceiveAllAsync(queue, driver.Acknowledged.Count, TimeSpan.FromSeconds(120));
+        DeliveryGateway.AssertDeliveredExactlyOnce(output, driver, 10_000, received);
     }
 
     /// <summary>Reads and deletes messages until <paramref name="expected"/> distinct ids arrived or the deadline passes.</summary>

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Amazon.Runtime;
+using Ingest.Core.Aws;
 using Ingest.Core.Configuration;
 using Ingest.Core.Events;
 using Ingest.Core.Pipeline;

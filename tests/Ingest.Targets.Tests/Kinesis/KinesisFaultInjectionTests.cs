@@ -1,4 +1,5 @@
 using Amazon.Runtime;
+using Ingest.Core.Aws;
 using Ingest.Core.Configuration;
 using Ingest.Core.Pipeline;
 using Ingest.Targets.Kinesis;

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Amazon;
 using Amazon.Runtime;
 using Amazon.Runtime.Signing;
+using Ingest.Core.Aws;
 using Ingest.Targets.Kinesis;
 using Ingest.Targets.Tests.Kinesis.Support;
 using Microsoft.Extensions.Time.Testing;

@@ -2,17 +2,22 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Ingest.Core.Auth;
+namespace Ingest.Core.Aws;
 
 /// <summary>
 /// The pieces of AWS Signature Version 4 that signing and verifying share: canonical URI, query
-/// and header values, the string to sign and the derived signing key.
+/// and header values, payload hash, the string to sign and the derived signing key.
 /// </summary>
 public static class SigV4Canonical
 {
+    /// <summary>The algorithm name in the Authorization header and presigned query.</summary>
     public const string Algorithm = "AWS4-HMAC-SHA256";
 
+    /// <summary>The payload hash of a request whose body is not signed.</summary>
     public const string UnsignedPayload = "UNSIGNED-PAYLOAD";
+
+    /// <summary>SHA-256 of an empty payload, lower-case hex.</summary>
+    public const string EmptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
     /// <summary>
     /// Canonical URI of a path as sent on the wire. With <paramref name="decodeFirst"/> each segment
@@ -28,10 +33,9 @@ public static class SigV4Canonical
         }
         var segments = rawPath.Split('/');
         var kept = new List<string>(segments.Length);
-        // segments[0] is the empty string before the leading slash.
-        for (var i = 1; i < segments.Length; i++)
+        foreach (var raw in segments)
         {
-            var segment = decodeFirst ? Uri.UnescapeDataString(segments[i]) : segments[i];
+            var segment = decodeFirst ? Uri.UnescapeDataString(raw) : raw;
             if (!normalize)
             {
                 kept.Add(segment);
@@ -49,14 +53,27 @@ public static class SigV4Canonical
             }
         }
         var builder = new StringBuilder(rawPath.Length + 16);
-        foreach (var segment in kept)
+        if (normalize)
         {
-            builder.Append('/');
-            UriEncode(builder, segment);
+            foreach (var segment in kept)
+            {
+                builder.Append('/');
+                UriEncode(builder, segment);
+            }
+            if (kept.Count == 0 || rawPath.EndsWith('/'))
+            {
+                builder.Append('/');
+            }
+            return builder.ToString();
         }
-        if (normalize && (kept.Count == 0 || rawPath.EndsWith('/')))
+        // Not normalized: the segments as sent (the first is empty for a path starting with '/').
+        for (var i = 0; i < kept.Count; i++)
         {
-            builder.Append('/');
+            if (i > 0)
+            {
+                builder.Append('/');
+            }
+            UriEncode(builder, kept[i]);
         }
         return builder.Length == 0 ? "/" : builder.ToString();
     }
@@ -83,6 +100,10 @@ public static class SigV4Canonical
         return pairs;
     }
 
+    /// <summary>Canonical query of a raw query string (without <c>?</c>): names and values decoded, re-encoded, sorted.</summary>
+    public static string CanonicalQuery(string rawQuery) =>
+        string.IsNullOrEmpty(rawQuery) ? "" : CanonicalQuery(ParseQuery(rawQuery));
+
     /// <summary>Canonical query of decoded pairs: each encoded, sorted by name then value.</summary>
     public static string CanonicalQuery(IEnumerable<KeyValuePair<string, string>> pairs)
     {
@@ -108,14 +129,52 @@ public static class SigV4Canonical
         return builder.ToString();
     }
 
-    /// <summary>Appends a header value trimmed of spaces and tabs, inner runs collapsed to one space.</summary>
+    /// <summary>
+    /// Canonical headers block of headers as sent (each line <c>name:value\n</c>, sorted by
+    /// lower-case name; values trimmed, whitespace runs collapsed to one space, repeated names
+    /// joined by commas in order). <paramref name="signedHeaders"/> gets the names joined by <c>;</c>.
+    /// </summary>
+    public static string CanonicalHeaders(IEnumerable<KeyValuePair<string, string>> headers, out string signedHeaders)
+    {
+        var byName = new SortedDictionary<string, StringBuilder>(StringComparer.Ordinal);
+        foreach (var (name, value) in headers)
+        {
+            var key = name.Trim().ToLowerInvariant();
+            if (byName.TryGetValue(key, out var existing))
+            {
+                existing.Append(',');
+                AppendHeaderValue(existing, value);
+            }
+            else
+            {
+                var builder = new StringBuilder(value.Length);
+                AppendHeaderValue(builder, value);
+                byName[key] = builder;
+            }
+        }
+        var block = new StringBuilder(256);
+        var signed = new StringBuilder(64);
+        foreach (var (name, value) in byName)
+        {
+            block.Append(name).Append(':').Append(value).Append('\n');
+            if (signed.Length > 0)
+            {
+                signed.Append(';');
+            }
+            signed.Append(name);
+        }
+        signedHeaders = signed.ToString();
+        return block.ToString();
+    }
+
+    /// <summary>Appends a header value trimmed of whitespace, inner whitespace runs collapsed to one space.</summary>
     public static void AppendHeaderValue(StringBuilder builder, ReadOnlySpan<char> value)
     {
-        value = value.Trim(" \t");
+        value = value.Trim();
         var previousWasSpace = false;
         foreach (var c in value)
         {
-            if (c is ' ' or '\t')
+            if (char.IsWhiteSpace(c))
             {
                 if (!previousWasSpace)
                 {
@@ -128,6 +187,10 @@ public static class SigV4Canonical
             previousWasSpace = false;
         }
     }
+
+    /// <summary>The credential scope of one day, region and service.</summary>
+    public static string Scope(string dateStamp, string region, string service) =>
+        $"{dateStamp}/{region}/{service}/aws4_request";
 
     /// <summary>The string to sign for a canonical request.</summary>
     public static string StringToSign(string amzDate, string scope, string canonicalRequest) =>
@@ -142,7 +205,7 @@ public static class SigV4Canonical
         return HMACSHA256.HashData(key, "aws4_request"u8);
     }
 
-    /// <summary>Lower-case hex SHA-256.</summary>
+    /// <summary>Lower-case hex SHA-256 (the payload hash of a body).</summary>
     public static string HashHex(ReadOnlySpan<byte> data)
     {
         Span<byte> hash = stackalloc byte[32];

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Ingest.Gateway.Tests.Auth;
+namespace Ingest.TestSupport.Auth;
 
 /// <summary>A real Kestrel on a free loopback port answering with a test's handler.</summary>
 internal sealed class FakeServer : IAsyncDisposable

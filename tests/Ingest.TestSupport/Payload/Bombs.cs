@@ -1,6 +1,6 @@
 using System.IO.Compression;
 
-namespace Ingest.Gateway.Tests.Payload;
+namespace Ingest.TestSupport.Payload;
 
 /// <summary>Decompression bombs for tests.</summary>
 internal static class Bombs

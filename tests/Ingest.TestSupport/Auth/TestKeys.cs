@@ -3,7 +3,7 @@ using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
-namespace Ingest.Gateway.Tests.Auth;
+namespace Ingest.TestSupport.Auth;
 
 /// <summary>Signing keys made in the test, their public JWKs, and tokens signed with them.</summary>
 internal sealed class TestKey
