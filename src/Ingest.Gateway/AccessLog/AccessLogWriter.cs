@@ -19,6 +19,9 @@ internal sealed class AccessLogWriter : BackgroundService
     private readonly AccessLogOptions _options;
     private readonly IngestMetrics _metrics;
     private Stream? _stream;
+    // Longest a line waits in memory before it is written (when traffic is light).
+    private static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(50);
+
     private long _fileBytes;
     private int _pendingLines;
 
@@ -64,13 +67,13 @@ internal sealed class AccessLogWriter : BackgroundService
         {
             while (await reader.WaitToReadAsync(CancellationToken.None))
             {
-                while (buffer.WrittenCount < 60 * 1024 && reader.TryRead(out var entry))
+                Drain(reader, json, buffer);
+                if (buffer.WrittenCount < 32 * 1024 && !reader.Completion.IsCompleted)
                 {
-                    Format(json, entry);
-                    json.Flush();
-                    json.Reset(buffer);
-                    buffer.Write("\n"u8);
-                    _pendingLines++;
+                    // Under load, gather lines for a moment so the sink sees few large writes
+                    // instead of one system call per request.
+                    await Task.Delay(FlushInterval, CancellationToken.None);
+                    Drain(reader, json, buffer);
                 }
                 await FlushAsync(buffer);
             }
@@ -91,6 +94,19 @@ internal sealed class AccessLogWriter : BackgroundService
         // Requests have finished by now (Kestrel stops first): write what is left, then exit.
         _channel?.Writer.TryComplete();
         await base.StopAsync(cancellationToken);
+    }
+
+    /// <summary>Formats queued lines into <paramref name="buffer"/> until about 60 KiB.</summary>
+    private void Drain(ChannelReader<AccessLogEntry> reader, Utf8JsonWriter json, System.Buffers.ArrayBufferWriter<byte> buffer)
+    {
+        while (buffer.WrittenCount < 60 * 1024 && reader.TryRead(out var entry))
+        {
+            Format(json, entry);
+            json.Flush();
+            json.Reset(buffer);
+            buffer.Write("\n"u8);
+            _pendingLines++;
+        }
     }
 
     private async Task FlushAsync(System.Buffers.ArrayBufferWriter<byte> buffer)
@@ -166,7 +182,9 @@ internal sealed class AccessLogWriter : BackgroundService
         json.WriteStartObject();
         json.WriteString("requestId", e.RequestId);
         WriteOptional(json, "clientRequestId", e.ClientRequestId);
-        json.WriteString("requestTime", time.ToString("dd/MMM/yyyy:HH:mm:ss +0000", CultureInfo.InvariantCulture));
+        Span<char> requestTime = stackalloc char[32];
+        time.TryFormat(requestTime, out var timeLength, "dd/MMM/yyyy:HH:mm:ss +0000", CultureInfo.InvariantCulture);
+        json.WriteString("requestTime", requestTime[..timeLength]);
         json.WriteNumber("requestTimeEpoch", e.RequestTimeMs);
         json.WriteString("httpMethod", e.HttpMethod);
         json.WriteString("path", e.Path);

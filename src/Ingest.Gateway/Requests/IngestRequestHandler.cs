@@ -329,15 +329,16 @@ internal sealed class IngestRequestHandler(
         {
             return [];
         }
-        var captured = new List<KeyValuePair<string, string>>(names.Length);
+        var captured = new KeyValuePair<string, string>[names.Length];
+        var count = 0;
         foreach (var name in names)
         {
             if (headers.TryGetValue(name, out var value))
             {
-                captured.Add(new(name, value.ToString()));
+                captured[count++] = new(name, value.ToString());
             }
         }
-        return captured.ToArray();
+        return count == captured.Length ? captured : captured[..count];
     }
 
     private void Record(ref AccessLogEntry log, CompiledRoute? route, long started)
