@@ -330,10 +330,13 @@ fi
 stop_server
 
 # 2./3. Gateway, blackhole route, access log to a file, then off.
-for variant in "blackhole.yaml|gateway, access log to file" "blackhole-nolog.yaml|gateway, access log off"; do
+# 4. ack durable: every 202 waits for the write-ahead log's group commit (fsync); compared with 3.
+MEMORY_RPS=""
+for variant in "blackhole.yaml|gateway, access log to file" "blackhole-nolog.yaml|gateway, access log off" "blackhole-durable.yaml|gateway, ack durable (WAL), access log off"; do
   config="${variant%%|*}"
   scenario="${variant#*|}"
   rm -f "$OUT/access.log" "$OUT/access.log.1"
+  rm -rf "$OUT/wal"
   next_free_port
   gw_port=$PORT
   next_free_port
@@ -342,6 +345,7 @@ for variant in "blackhole.yaml|gateway, access log to file" "blackhole-nolog.yam
     start_server "gateway-${config%.yaml}" "get:http://127.0.0.1:$admin_port/readyz" \
     dotnet "$GATEWAY_DLL" serve --config "$ROOT/load/configs/$config"
   run_wrk "$scenario" "http://127.0.0.1:$gw_port/v1/events"
+  LAST_WRK_RPS=$LAST_RPS
   if (( LAST_RPS == 0 )); then
     NOTES+=("- $scenario: the gateway answered no 2xx (see $RAW).")
     FAILED=1
@@ -349,12 +353,19 @@ for variant in "blackhole.yaml|gateway, access log to file" "blackhole-nolog.yam
     run_h2load "$scenario" "http://127.0.0.1:$gw_port/v1/events" "$RATE"
   fi
   gateway_counters "$admin_port" "$scenario"
+  if [[ "$config" == "blackhole-nolog.yaml" ]]; then
+    MEMORY_RPS=$LAST_WRK_RPS
+  elif [[ "$config" == "blackhole-durable.yaml" ]]; then
+    fsyncs=$(curl -fsS --max-time 5 "http://127.0.0.1:$admin_port/metrics" 2>/dev/null | awk '/^ingest_wal_fsyncs_total/ { s += $NF } END { printf "%.0f", s }')
+    NOTES+=("- $scenario: ack durable / ack memory throughput (wrk max) = $(ratio "$LAST_WRK_RPS" "$MEMORY_RPS"); WAL fsyncs (incl. warm-up) ${fsyncs:-?}, one per group commit.")
+  fi
   if [[ -f "$OUT/access.log" ]]; then
     NOTES+=("- $scenario: access log $(du -ch "$OUT"/access.log* | tail -1 | cut -f1) on disk.")
   fi
   stop_server
 done
 rm -f "$OUT/access.log" "$OUT/access.log.1"
+rm -rf "$OUT/wal"
 
 (( HAVE_H2LOAD == 1 )) || NOTES+=("- h2load not installed (apt package nghttp2-client): constant-rate scenario skipped.")
 

@@ -11,7 +11,8 @@ namespace Ingest.Targets.Kinesis;
 /// <summary>
 /// <c>type: kinesis</c>. Settings: <c>stream</c> (required), <c>partitionKey</c>
 /// (<c>header:NAME</c>, <c>json:FIELD</c> or <c>random</c>; default <c>random</c>, i.e. the event id),
-/// <c>maxRecordBytes</c> (1024..10485760; default 1048576), <c>timeout</c> per call (default 30s).
+/// <c>maxRecordBytes</c> (1024..10485760; default 1048576), <c>timeout</c> per call (default 30s),
+/// <c>shards</c> (per-shard pacing, see <see cref="KinesisShardOptions"/>; on by default).
 /// With <c>aws.createMissing</c> a missing stream is created with one provisioned shard (meant for
 /// development; create production streams with your infrastructure tooling).
 /// </summary>
@@ -73,6 +74,25 @@ public sealed partial class KinesisTargetKind : ITargetKind
         {
             errors.Add($"{where}.timeout: must be above zero, e.g. 30s.");
         }
+        if (options.Shards is { } shards)
+        {
+            if (shards.RecordsPerSecond < 1)
+            {
+                errors.Add($"{where}.shards.recordsPerSecond: {shards.RecordsPerSecond} must be at least 1. Use the shard write limit, 1000 (the default).");
+            }
+            if (shards.BytesPerSecond < 1024)
+            {
+                errors.Add($"{where}.shards.bytesPerSecond: {shards.BytesPerSecond} must be at least 1024. Use the shard write limit, 1048576 (the default).");
+            }
+            if (shards.Refresh < TimeSpan.FromSeconds(1))
+            {
+                errors.Add($"{where}.shards.refresh: must be at least 1s (ListShards is rate-limited), e.g. 60s (the default).");
+            }
+            if (shards.MaxDelay <= TimeSpan.Zero)
+            {
+                errors.Add($"{where}.shards.maxDelay: must be above zero, e.g. 10s (the default).");
+            }
+        }
     }
 
     public IEnumerable<string> RequiredHeaders(TargetOptions options) =>
@@ -86,7 +106,16 @@ public sealed partial class KinesisTargetKind : ITargetKind
         try
         {
             await EnsureStreamAsync(name, stream, client, context, logger, cancellationToken);
-            return new KinesisBatchSender(name, stream, client, new KinesisRecordEncoder(options.PartitionKey), ServiceLimits(options), logger);
+            var metrics = context.Metrics is { } m ? KinesisMetrics.For(m) : null;
+            var shards = options.Shards ?? new KinesisShardOptions();
+            ShardPacer? pacer = null;
+            if (shards.Pace)
+            {
+                pacer = new ShardPacer(name, shards, ct => client.ListOpenShardsAsync(stream, ct), context.TimeProvider, metrics, logger);
+                // A failure is logged and tried again on the send path: records go unpaced meanwhile.
+                await pacer.RefreshAsync("start", cancellationToken);
+            }
+            return new KinesisBatchSender(name, stream, client, new KinesisRecordEncoder(options.PartitionKey), ServiceLimits(options), logger, pacer, metrics, context.TimeProvider);
         }
         catch
         {

@@ -35,6 +35,11 @@ public static partial class ConfigLoader
         {
             throw new ConfigException([$"line {e.Start.Line}: not valid YAML: {e.Message.TrimEnd('.')}. Fix the syntax there."]);
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            // YamlDotNet throws these, not YamlException, for some malformed input (found by fuzzing).
+            throw new ConfigException([$"not valid YAML ({e.Message.TrimEnd('.')}). Check the indentation, braces and quotes."]);
+        }
 
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
         {
@@ -46,6 +51,7 @@ public static partial class ConfigLoader
         {
             throw new ConfigException(binder.Errors);
         }
+        config.SetReferencedKeys(binder.ReferencedKeys);
         return config;
     }
 
@@ -55,6 +61,9 @@ public static partial class ConfigLoader
     private sealed class Binder(string baseDirectory, Func<string, string?> environment)
     {
         public List<string> Errors { get; } = [];
+
+        /// <summary>Keys whose whole value is one ${...} reference (secrets must be written that way).</summary>
+        public HashSet<string> ReferencedKeys { get; } = new(StringComparer.Ordinal);
 
         public object? Bind(YamlNode node, Type type, string path)
         {
@@ -95,7 +104,12 @@ public static partial class ConfigLoader
             }
             foreach (var (keyNode, valueNode) in mapping.Children)
             {
-                var key = ((YamlScalarNode)keyNode).Value ?? "";
+                if (keyNode is not YamlScalarNode { Value: var key })
+                {
+                    Error(keyNode, path, "a key must be a name, not a mapping or a list (check the braces and indentation)");
+                    continue;
+                }
+                key ??= "";
                 var property = FindProperty(type, key);
                 var childPath = path.Length == 0 ? key : $"{path}.{key}";
                 if (property is null)
@@ -153,7 +167,12 @@ public static partial class ConfigLoader
             }
             foreach (var (keyNode, valueNode) in mapping.Children)
             {
-                var key = ((YamlScalarNode)keyNode).Value ?? "";
+                if (keyNode is not YamlScalarNode { Value: var key })
+                {
+                    Error(keyNode, path, "a key must be a name, not a mapping or a list (check the braces and indentation)");
+                    continue;
+                }
+                key ??= "";
                 dictionary[key] = Bind(valueNode, valueType, $"{path}.{key}");
             }
             return dictionary;
@@ -198,9 +217,18 @@ public static partial class ConfigLoader
             {
                 return raw;
             }
+            if (SecretReference().Match(raw) is { Success: true } whole && whole.Length == raw.Length)
+            {
+                ReferencedKeys.Add(path);
+            }
             return SecretReference().Replace(raw, match =>
             {
                 var reference = match.Groups["ref"].Value;
+                if (reference.StartsWith("stageVariables.", StringComparison.Ordinal))
+                {
+                    // Resolved per stage when the deployment is built (Deployment.StageVariables).
+                    return match.Value;
+                }
                 if (reference.StartsWith("file:", StringComparison.Ordinal))
                 {
                     var file = Path.GetFullPath(reference[5..], baseDirectory);
@@ -281,11 +309,12 @@ public static class Durations
             "d" => number * 86_400_000,
             _ => null,
         };
-        if (milliseconds is null)
+        // Beyond TimeSpan's range (about 29,000 years) is a typo, not a duration.
+        if (milliseconds is not { } ms || double.IsNaN(ms) || Math.Abs(ms) >= TimeSpan.MaxValue.TotalMilliseconds)
         {
             return false;
         }
-        value = TimeSpan.FromMilliseconds(milliseconds.Value);
+        value = TimeSpan.FromMilliseconds(ms);
         return true;
     }
 

@@ -2,6 +2,7 @@ using System.Net;
 using Ingest.Core.Auth;
 using Ingest.Core.Payload;
 using Ingest.Core.Pipeline;
+using Ingest.Core.Pipeline.Resilience;
 using Ingest.Core.Routing;
 using Ingest.Core.Security;
 using Ingest.Core.Throttling;
@@ -19,9 +20,6 @@ public static class ConfigValidator
     public static readonly string[] Methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"];
     public static readonly string[] Protocols = ["http1", "http2", "http1AndHttp2"];
 
-    // Ack levels this build can honour; the others are reported rather than silently ignored.
-    private static readonly string[] SupportedAckLevels = ["memory"];
-
     /// <summary>Returns every problem; an empty list means the configuration can be deployed.</summary>
     public static List<string> Validate(IngestConfig config, IReadOnlyDictionary<string, ITargetKind> kinds)
     {
@@ -29,7 +27,7 @@ public static class ConfigValidator
         ValidateListeners(config, errors);
         OneOf("compat", config.Compat, CompatModes, errors);
         OneOf("defaults.ack", config.Defaults.Ack, AckLevels, errors);
-        Supported("defaults.ack", config.Defaults.Ack, errors);
+        Pipeline.Wal.WalValidation.Validate(config, errors);
         Positive("memory.bufferBytes", config.Memory.BufferBytes, errors);
         if (config.Defaults.Timeout <= TimeSpan.Zero)
         {
@@ -40,10 +38,17 @@ public static class ConfigValidator
             errors.Add("accessLog.bufferLines: must be above zero, e.g. 65536.");
         }
         SecurityValidation.Validate(config, errors);
+        Firewall.FirewallValidation.Validate(config, errors);
         AuthValidation.Validate(config, errors);
         ThrottleValidation.Validate(config, errors);
         PayloadValidation.Validate(config, errors);
-        NotYet("stages", config.Stages.Count > 0, "stages", errors);
+        Idempotency.IdempotencyValidation.Validate(config, errors);
+        Pipeline.ClaimCheck.ClaimCheckValidation.Validate(config, kinds, errors);
+        CircuitBreakerValidation.Validate(config, errors);
+        Tls.TlsValidation.Validate(config, errors);
+        Domains.DomainValidation.Validate(config, errors);
+        AdminListenerValidation.Validate(config, errors);
+        Deployment.StagesValidation.Validate(config, errors);
 
         foreach (var (name, target) in config.Targets)
         {
@@ -68,7 +73,6 @@ public static class ConfigValidator
                 errors.Add($"listen[{i}].address: '{listener.Address}' is not host:port. Write e.g. 127.0.0.1:8080 or [::]:8080.");
             }
             OneOf($"listen[{i}].protocols", listener.Protocols, Protocols, errors);
-            NotYet($"listen[{i}].tls", listener.Tls is not null, "TLS listeners", errors);
         }
         if (!IPEndPoint.TryParse(config.Admin.Listen, out _))
         {
@@ -180,7 +184,6 @@ public static class ConfigValidator
         if (route.Ack is { } ack)
         {
             OneOf($"{where}.ack", ack, AckLevels, errors);
-            Supported($"{where}.ack", ack, errors);
         }
         foreach (var header in route.Headers)
         {
@@ -200,7 +203,6 @@ public static class ConfigValidator
                 errors.Add($"{where}.cors.maxAge: must be zero or more seconds.");
             }
         }
-        NotYet($"{where}.idempotency", route.Idempotency is not null, "idempotency keys", errors);
     }
 
     private static void OneOf(string where, string value, string[] allowed, List<string> errors)
@@ -208,14 +210,6 @@ public static class ConfigValidator
         if (!allowed.Contains(value, StringComparer.Ordinal))
         {
             errors.Add($"{where}: '{value}' must be one of {string.Join(", ", allowed)}.");
-        }
-    }
-
-    private static void Supported(string where, string ack, List<string> errors)
-    {
-        if (AckLevels.Contains(ack) && !SupportedAckLevels.Contains(ack))
-        {
-            errors.Add($"{where}: '{ack}' acknowledgement is not supported by this build yet; use 'memory'.");
         }
     }
 

@@ -29,6 +29,9 @@ public sealed class CompiledRoute
 
     public required ResourcePolicy Policy { get; init; }
 
+    /// <summary>Firewall rules of this route (the gateway's, the route's, its managed sets); lifecycle step 2.</summary>
+    public Firewall.RequestFirewall Firewall { get; init; } = Ingest.Core.Firewall.RequestFirewall.None;
+
     public required RouteAuthenticator Auth { get; init; }
 
     public required ThrottlePolicy Throttle { get; init; }
@@ -37,4 +40,18 @@ public sealed class CompiledRoute
 
     /// <summary>Null when the route has no CORS settings.</summary>
     public CorsPolicy? Cors { get; init; }
+
+    /// <summary>Idempotency keys of this route; null when it has no <c>idempotency:</c>.</summary>
+    public Idempotency.RouteIdempotency? Idempotency { get; init; }
+
+    /// <summary>Claim check of the route's target; null when the target has no <c>claimCheck:</c>.</summary>
+    public Pipeline.ClaimCheck.ClaimCheckPolicy? ClaimCheck { get; init; }
+
+    /// <summary>Stage this route is served in (for the access log and metrics); null without stages.</summary>
+    public string? Stage { get; init; }
+
+    /// <summary>Variables of <see cref="Stage"/> (<c>${stageVariables.NAME}</c>), for targets and templates. Empty without stages.</summary>
+    public IReadOnlyDictionary<string, string> StageVariables { get; init; } = EmptyVariables;
+
+    private static readonly IReadOnlyDictionary<string, string> EmptyVariables = new Dictionary<string, string>();
 }

@@ -1,6 +1,7 @@
 using Ingest.Core.Configuration;
 using Ingest.Core.Diagnostics;
 using Ingest.Core.Pipeline;
+using Ingest.Core.Pipeline.Resilience;
 using Microsoft.Extensions.Logging;
 
 namespace Ingest.Core.Deployment;
@@ -17,36 +18,69 @@ public sealed class TargetFactory(
     public IReadOnlyDictionary<string, ITargetKind> Kinds { get; } = kinds.ToDictionary(k => k.Type, StringComparer.Ordinal);
 
     /// <summary>Creates and starts every target. Dead-letter targets are wired after all exist.</summary>
-    public async Task<Dictionary<string, IEventTarget>> CreateAllAsync(IngestConfig config, BufferBudget budget, CancellationToken cancellationToken)
+    public Task<Dictionary<string, IEventTarget>> CreateAllAsync(IngestConfig config, BufferBudget budget, CancellationToken cancellationToken) =>
+        CreateAsync(config, StagesTargets.Instances(config), new Dictionary<string, IEventTarget>(), budget, cancellationToken);
+
+    /// <summary>
+    /// The running targets of <paramref name="instances"/>: those in <paramref name="keep"/> as they
+    /// are (a deployment that did not change them), the others created and started. When one cannot
+    /// be created, the ones created here are disposed and the exception is thrown.
+    /// </summary>
+    public async Task<Dictionary<string, IEventTarget>> CreateAsync(
+        IngestConfig config,
+        IReadOnlyDictionary<string, TargetInstance> instances,
+        IReadOnlyDictionary<string, IEventTarget> keep,
+        BufferBudget budget,
+        CancellationToken cancellationToken)
     {
-        var context = new TargetContext(config.Aws, config.Aws.CreateMissing, loggerFactory, timeProvider, wrapHttpHandler);
+        var context = new TargetContext(config.Aws, config.Aws.CreateMissing, loggerFactory, timeProvider, wrapHttpHandler, metrics);
         var targets = new Dictionary<string, IEventTarget>(StringComparer.Ordinal);
+        var created = new List<IEventTarget>();
         var forwarders = new List<(DeadLetterToTarget Forwarder, string To)>();
-        foreach (var (name, options) in config.Targets)
+        try
         {
-            if (options.Type == "blackhole")
+            foreach (var (name, instance) in instances)
             {
-                targets[name] = new BlackholeTarget(name, metrics);
-                continue;
+                if (keep.TryGetValue(name, out var kept))
+                {
+                    targets[name] = kept;
+                    continue;
+                }
+                var options = instance.Options;
+                if (options.Type == "blackhole")
+                {
+                    targets[name] = new BlackholeTarget(name, metrics);
+                    continue;
+                }
+                var kind = Kinds[options.Type];
+                var sender = await kind.CreateSenderAsync(name, options, context, cancellationToken);
+                var spill = new SpillFile(options.DeadLetter?.Path ?? "./data/spill", name, timeProvider);
+                IDeadLetterSink deadLetters = spill;
+                if (options.DeadLetter?.Target is { } to)
+                {
+                    var forwarder = new DeadLetterToTarget(spill);
+                    forwarders.Add((forwarder, StagesTargets.InstanceName(instances, to, instance.Stage)));
+                    deadLetters = forwarder;
+                }
+                var writer = new BatchingWriter(name, sender, Settings(kind, options), budget, deadLetters, metrics, timeProvider, loggerFactory.CreateLogger($"Ingest.Targets.{name}"));
+                created.Add(writer);
+                writer.Start();
+                targets[name] = writer;
             }
-            var kind = Kinds[options.Type];
-            var sender = await kind.CreateSenderAsync(name, options, context, cancellationToken);
-            var spill = new SpillFile(options.DeadLetter?.Path ?? "./data/spill", name, timeProvider);
-            IDeadLetterSink deadLetters = spill;
-            if (options.DeadLetter?.Target is { } to)
+        }
+        catch
+        {
+            foreach (var target in created)
             {
-                var forwarder = new DeadLetterToTarget(spill);
-                forwarders.Add((forwarder, to));
-                deadLetters = forwarder;
+                await target.DisposeAsync();
             }
-            var writer = new BatchingWriter(name, sender, Settings(kind, options), budget, deadLetters, metrics, timeProvider, loggerFactory.CreateLogger($"Ingest.Targets.{name}"));
-            writer.Start();
-            targets[name] = writer;
+            throw;
         }
         foreach (var (forwarder, to) in forwarders)
         {
             forwarder.Target = targets[to];
         }
+        CircuitStateGauge.Observe(metrics, targets);
         return targets;
     }
 
@@ -63,7 +97,8 @@ public sealed class TargetFactory(
             ChannelCapacity: options.ChannelCapacity ?? 100_000,
             MaxAttempts: retry.MaxAttempts,
             BaseDelay: retry.BaseDelay,
-            MaxDelay: retry.MaxDelay);
+            MaxDelay: retry.MaxDelay,
+            Circuit: CircuitSettings.From(options.CircuitBreaker));
     }
 }
 

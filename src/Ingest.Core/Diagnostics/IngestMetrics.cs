@@ -46,8 +46,10 @@ public sealed class IngestMetrics : IDisposable
         AccessLogDropped = _meter.CreateCounter<long>("ingest_access_log_dropped", description: "Access-log lines dropped because the sink was slow.");
         LimiterErrors = _meter.CreateCounter<long>("ingest_limiter_errors", description: "Throttle checks the shared limiter (Redis) could not answer, by reason.");
         WalFsyncs = _meter.CreateCounter<long>("ingest_wal_fsyncs", description: "fsync calls of the write-ahead log (one per group commit).");
+        WalCorruptRecords = _meter.CreateCounter<long>("ingest_wal_corrupt_records", description: "Torn or damaged write-ahead log records skipped at start (the rest of their segment is unreadable).");
         CacheHits = _meter.CreateCounter<long>("ingest_cache_hits", description: "Answers served from a cache (authorizer results, responses).");
         CacheMisses = _meter.CreateCounter<long>("ingest_cache_misses", description: "Cache lookups that had to ask the source.");
+        FirewallMatches = _meter.CreateCounter<long>("ingest_firewall_matches", description: "Requests a firewall rule acted on, by rule and action (block, count, rateBlock).");
         // Registered up front so the name is always exported (0 until the WAL registers its own source).
         ObserveGauge("ingest_wal_bytes", static () => [new Measurement<long>(0)], "Bytes held in the write-ahead log.");
     }
@@ -65,8 +67,13 @@ public sealed class IngestMetrics : IDisposable
     public Counter<long> AccessLogDropped { get; }
     public Counter<long> LimiterErrors { get; }
     public Counter<long> WalFsyncs { get; }
+    public Counter<long> WalCorruptRecords { get; }
     public Counter<long> CacheHits { get; }
     public Counter<long> CacheMisses { get; }
+    public Counter<long> FirewallMatches { get; }
+
+    /// <summary>The meter, for instruments a target kind adds (exported like the ones above).</summary>
+    public Meter Meter => _meter;
 
     /// <summary>
     /// Registers an observable gauge (channel depth, WAL bytes) on the same meter. Registering a

@@ -49,8 +49,9 @@ public static class BodyInflater
             }
             return new InflateResult(status, status == InflateStatus.Ok ? output.ToArray() : null, output.Written, reason);
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or IOException)
         {
+            // zlib reports some corrupt streams as ZLibException (an IOException), not InvalidDataException (found by fuzzing).
             return new InflateResult(InflateStatus.Invalid, null, output.Written, $"corrupt {ContentCodings.Name(coding)} data: {e.Message}");
         }
         finally
@@ -91,8 +92,12 @@ public static class BodyInflater
             offset = deflateStart + at + 8;
             if (offset == data.Length || data[offset..].IndexOfAnyExcept((byte)0) < 0)
             {
-                // The end, possibly zero padding.
-                return (InflateStatus.Ok, null);
+                // The end, possibly zero padding. The trailer search above can match a copy of the
+                // expected trailer past a member whose own trailer is wrong, so the members are read
+                // once more by GZipStream, which checks each trailer where it is (found by fuzzing).
+                return SameAsGZipStream(input[..offset], output.WrittenSpan)
+                    ? (InflateStatus.Ok, null)
+                    : (InflateStatus.Invalid, "gzip checksum or length mismatch (corrupt member)");
             }
         }
     }
@@ -166,6 +171,38 @@ public static class BodyInflater
             at += 2;
         }
         return at <= data.Length ? at : -1;
+    }
+
+    /// <summary>True when GZipStream reads <paramref name="members"/> without error into exactly <paramref name="inflated"/>.</summary>
+    private static bool SameAsGZipStream(ReadOnlyMemory<byte> members, ReadOnlySpan<byte> inflated)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            using var gzip = new GZipStream(new EndAwareStream(members), CompressionMode.Decompress);
+            var compared = 0;
+            while (true)
+            {
+                var read = gzip.Read(buffer);
+                if (read == 0)
+                {
+                    return compared == inflated.Length;
+                }
+                if (compared + read > inflated.Length || !buffer.AsSpan(0, read).SequenceEqual(inflated.Slice(compared, read)))
+                {
+                    return false;
+                }
+                compared += read;
+            }
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            return false;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>Read-only stream over memory that notes whether a reader ran into its end.</summary>

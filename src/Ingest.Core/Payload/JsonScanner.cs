@@ -159,7 +159,15 @@ public static class JsonScanner
         var quoted = json.Slice(frame.NameStart - 1, frame.NameLength + 2);
         var reader = new Utf8JsonReader(quoted);
         reader.Read();
-        return reader.GetString() ?? "";
+        try
+        {
+            return reader.GetString() ?? "";
+        }
+        catch (InvalidOperationException)
+        {
+            // A lone surrogate escape (\ud800) has no string form: name the key as written (found by fuzzing).
+            return Encoding.UTF8.GetString(raw);
+        }
     }
 
     /// <summary><c>.name</c> for plain names, <c>['odd name']</c> otherwise.</summary>

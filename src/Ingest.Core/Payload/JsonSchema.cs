@@ -110,13 +110,28 @@ public sealed class JsonSchema
             errors.Add($"the schema is not valid JSON ({e.Message.Split(". ")[0]}). Fix the file.");
             return null;
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentOutOfRangeException)
+        {
+            errors.Add($"the schema has a string or number that cannot be read ({e.Message.Split(". ")[0]}). Fix the file.");
+            return null;
+        }
     }
 
     /// <summary>The first place <paramref name="instance"/> breaks the schema, or null.</summary>
     public JsonError? Validate(JsonElement instance)
     {
         var path = new List<object>();
-        return Check(instance, path);
+        try
+        {
+            return Check(instance, path);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentOutOfRangeException)
+        {
+            // Strings with invalid UTF-8 or a lone surrogate escape have no .NET string, and numbers
+            // with huge exponents cannot be compared: the body is refused, not the request crashed
+            // (found by fuzzing).
+            return Error(path, "a string or number that cannot be read (invalid UTF-8, a lone surrogate escape or an out-of-range exponent)");
+        }
     }
 
     private static JsonSchema? Compile(JsonElement node, string at, ICollection<string> errors)

@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using Ingest.Core.Diagnostics;
 using Ingest.Core.Events;
+using Ingest.Core.Pipeline.Resilience;
 using Microsoft.Extensions.Logging;
+using Polly.CircuitBreaker;
 
 namespace Ingest.Core.Pipeline;
 
@@ -15,6 +17,7 @@ namespace Ingest.Core.Pipeline;
 /// <param name="MaxAttempts">Attempts per entry, the first included.</param>
 /// <param name="BaseDelay">First retry delay.</param>
 /// <param name="MaxDelay">Largest retry delay.</param>
+/// <param name="Circuit">Circuit breaker; null turns it off.</param>
 public sealed record BatchingSettings(
     int MaxRecords,
     long MaxBytes,
@@ -23,7 +26,8 @@ public sealed record BatchingSettings(
     int ChannelCapacity,
     int MaxAttempts,
     TimeSpan BaseDelay,
-    TimeSpan MaxDelay);
+    TimeSpan MaxDelay,
+    CircuitSettings? Circuit = null);
 
 /// <summary>Where events go when the backend refused them for good or retries ran out.</summary>
 public interface IDeadLetterSink
@@ -34,8 +38,11 @@ public interface IDeadLetterSink
 /// <summary>
 /// One per async target: a bounded channel that the request path writes to without waiting, and
 /// a loop that assembles batches (flush on count, bytes or linger), sends them with bounded
-/// concurrency, retries only the failed entries with backoff and jitter, and dead-letters the
-/// rest. Events keep their ids across retries.
+/// concurrency through the target's <see cref="DeliveryPipeline"/> (Polly retry with exponential
+/// backoff and jitter around a circuit breaker), retries only the failed entries, and dead-letters
+/// sender faults at once and the rest after their last attempt. Events keep their ids across retries.
+/// While the circuit is open no batch is sent: in-flight batches wait for the probe, so the channel
+/// and the memory budget fill and new requests get 503.
 /// </summary>
 public sealed partial class BatchingWriter : IEventTarget
 {
@@ -56,6 +63,7 @@ public sealed partial class BatchingWriter : IEventTarget
     private readonly KeyValuePair<string, object?> _targetTag;
     private readonly Lock _sendsGate = new();
     private readonly HashSet<Task> _sends = [];
+    private readonly DeliveryPipeline _delivery;
     private Task _loop = Task.CompletedTask;
     private volatile bool _closed;
 
@@ -67,7 +75,8 @@ public sealed partial class BatchingWriter : IEventTarget
         IDeadLetterSink deadLetters,
         IngestMetrics metrics,
         TimeProvider timeProvider,
-        ILogger logger)
+        ILogger logger,
+        Func<double>? jitter = null)
     {
         Name = name;
         _sender = sender;
@@ -85,11 +94,15 @@ public sealed partial class BatchingWriter : IEventTarget
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
+        _delivery = new DeliveryPipeline(name, settings, timeProvider, Settle, logger, jitter);
     }
 
     public string Name { get; }
 
     public int QueuedCount => _channel.Reader.Count;
+
+    /// <summary>State of the target's circuit breaker (closed when it is turned off).</summary>
+    public BreakerState Circuit => _delivery.State;
 
     /// <summary>Starts the batching loop.</summary>
     public void Start() => _loop = Task.Run(RunAsync);
@@ -246,80 +259,130 @@ public sealed partial class BatchingWriter : IEventTarget
     private async Task SendWithRetriesAsync(List<IngestEvent> batch)
     {
         await Task.Yield();
-        var pending = batch;
+        var delivery = new BatchDelivery(batch);
         try
         {
-            for (var attempt = 1; pending.Count > 0; attempt++)
+            while (delivery.Pending.Count > 0)
             {
-                var outcomes = new EntryOutcome[pending.Count];
-                foreach (var e in pending)
-                {
-                    e.Attempts++;
-                }
-                var started = _time.GetTimestamp();
                 try
                 {
-                    await _sender.SendAsync(pending, outcomes, _abort.Token);
+                    await _delivery.Pipeline.ExecuteAsync(
+                        static (state, cancellationToken) => state.Writer.AttemptAsync(state.Delivery, cancellationToken),
+                        (Writer: this, Delivery: delivery),
+                        _abort.Token);
                 }
-                catch (Exception ex) when (!_abort.IsCancellationRequested)
+                catch (BrokenCircuitException open)
                 {
-                    LogBatchFailed(_logger, Name, pending.Count, ex.GetType().Name, ex.Message);
-                    Array.Fill(outcomes, EntryOutcome.Retry);
+                    // The backend is known to be down: nothing was sent and no attempt counted.
+                    // Wait for the break to end; one of the waiting batches becomes the probe.
+                    await Task.Delay(open.RetryAfter is { } after && after > TimeSpan.Zero ? after : _settings.BaseDelay, _time, _abort.Token);
                 }
-                _metrics.IntegrationLatency.Record(_time.GetElapsedTime(started).TotalSeconds, _targetTag);
-                _metrics.BatchSize.Record(pending.Count, _targetTag);
-
-                List<IngestEvent>? retry = null;
-                List<IngestEvent>? rejected = null;
-                List<IngestEvent>? exhausted = null;
-                for (var i = 0; i < pending.Count; i++)
-                {
-                    var e = pending[i];
-                    switch (outcomes[i])
-                    {
-                        case EntryOutcome.Delivered:
-                            Complete(e, delivered: true);
-                            break;
-                        case EntryOutcome.Rejected:
-                            (rejected ??= []).Add(e);
-                            break;
-                        default:
-                            if (e.Attempts >= _settings.MaxAttempts)
-                            {
-                                (exhausted ??= []).Add(e);
-                            }
-                            else
-                            {
-                                (retry ??= []).Add(e);
-                            }
-                            break;
-                    }
-                }
-                if (rejected is not null)
-                {
-                    DeadLetter(rejected, "rejected by the backend (sender fault)");
-                }
-                if (exhausted is not null)
-                {
-                    DeadLetter(exhausted, $"retries exhausted after {_settings.MaxAttempts} attempts");
-                }
-                if (retry is null)
-                {
-                    break;
-                }
-                _metrics.EventsRetried.Add(retry.Count, _targetTag);
-                pending = retry;
-                await Task.Delay(Backoff.Delay(attempt, _settings.BaseDelay, _settings.MaxDelay, Random.Shared), _time, _abort.Token);
             }
         }
         catch (OperationCanceledException) when (_abort.IsCancellationRequested)
         {
-            DeadLetter(pending.Where(e => e.Delivered?.Task.IsCompleted != true).ToList(), "shutdown before delivery");
+            if (delivery.Pending.Count > 0)
+            {
+                DeadLetter(delivery.Pending, "shutdown before delivery");
+            }
         }
         finally
         {
             _inFlight.Release();
         }
+    }
+
+    /// <summary>One send of the pending entries: completes the delivered, dead-letters sender faults, keeps the rest pending.</summary>
+    private async ValueTask<BatchDelivery> AttemptAsync(BatchDelivery delivery, CancellationToken cancellationToken)
+    {
+        var pending = delivery.Pending;
+        var outcomes = new EntryOutcome[pending.Count];
+        foreach (var e in pending)
+        {
+            e.Attempts++;
+        }
+        var failedAsWhole = false;
+        var started = _time.GetTimestamp();
+        try
+        {
+            await _sender.SendAsync(pending, outcomes, cancellationToken);
+        }
+        catch (Exception ex) when (!_abort.IsCancellationRequested)
+        {
+            LogBatchFailed(_logger, Name, pending.Count, ex.GetType().Name, ex.Message);
+            Array.Fill(outcomes, EntryOutcome.Retry);
+            failedAsWhole = true;
+        }
+        _metrics.IntegrationLatency.Record(_time.GetElapsedTime(started).TotalSeconds, _targetTag);
+        _metrics.BatchSize.Record(pending.Count, _targetTag);
+
+        List<IngestEvent>? retry = null;
+        List<IngestEvent>? rejected = null;
+        var delivered = 0;
+        for (var i = 0; i < pending.Count; i++)
+        {
+            var e = pending[i];
+            switch (outcomes[i])
+            {
+                case EntryOutcome.Delivered:
+                    delivered++;
+                    Complete(e, delivered: true);
+                    break;
+                case EntryOutcome.Rejected:
+                    (rejected ??= []).Add(e);
+                    break;
+                default:
+                    (retry ??= []).Add(e);
+                    break;
+            }
+        }
+        if (rejected is not null)
+        {
+            DeadLetter(rejected, "rejected by the backend (sender fault)");
+        }
+        if (retry is not null)
+        {
+            _metrics.EventsRetried.Add(retry.Count, _targetTag);
+        }
+        delivery.Pending = retry ?? [];
+        delivery.BackendFailed = failedAsWhole || (retry is not null && delivered == 0);
+        return delivery;
+    }
+
+    /// <summary>
+    /// After an attempt left entries to send again (the circuit breaker has seen it): dead-letters
+    /// those out of attempts and says whether to retry. A backend failure that left the circuit
+    /// open is not the entries' fault, so it does not use up their attempts.
+    /// </summary>
+    private bool Settle(BatchDelivery delivery)
+    {
+        if (delivery.BackendFailed && _delivery.State != BreakerState.Closed)
+        {
+            foreach (var e in delivery.Pending)
+            {
+                e.Attempts--;
+            }
+            return true;
+        }
+        List<IngestEvent>? exhausted = null;
+        List<IngestEvent>? retry = null;
+        foreach (var e in delivery.Pending)
+        {
+            if (e.Attempts >= _settings.MaxAttempts)
+            {
+                (exhausted ??= []).Add(e);
+            }
+            else
+            {
+                (retry ??= []).Add(e);
+            }
+        }
+        if (exhausted is not null)
+        {
+            DeadLetter(exhausted, $"retries exhausted after {_settings.MaxAttempts} attempts");
+            delivery.Pending = retry ?? [];
+        }
+        return delivery.Pending.Count > 0;
     }
 
     private void DeadLetter(List<IngestEvent> events, string reason)

@@ -16,6 +16,9 @@ public enum EnqueueResult : byte
 
     /// <summary>The target is draining for shutdown: answer 503.</summary>
     Closed,
+
+    /// <summary>A store the event needed refused it (claim check): answer 502.</summary>
+    Failed,
 }
 
 /// <summary>An asynchronous destination for events (queue, stream, blackhole).</summary>

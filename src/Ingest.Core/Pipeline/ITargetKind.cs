@@ -9,12 +9,14 @@ namespace Ingest.Core.Pipeline;
 /// <param name="LoggerFactory">Logging.</param>
 /// <param name="TimeProvider">Clock.</param>
 /// <param name="WrapHttpHandler">Optional wrapper around the HTTP handler of backend calls (fault injection in tests, proxies); called with the target name and the inner handler.</param>
+/// <param name="Metrics">The gateway's instruments, for metrics of a target kind's own; null: none.</param>
 public sealed record TargetContext(
     AwsOptions Aws,
     bool CreateMissing,
     ILoggerFactory LoggerFactory,
     TimeProvider TimeProvider,
-    Func<string, HttpMessageHandler, HttpMessageHandler>? WrapHttpHandler = null);
+    Func<string, HttpMessageHandler, HttpMessageHandler>? WrapHttpHandler = null,
+    Diagnostics.IngestMetrics? Metrics = null);
 
 /// <summary>
 /// One kind of async target (sqs, kinesis, ...). Adding a kind is one project with an

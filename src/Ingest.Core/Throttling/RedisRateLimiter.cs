@@ -150,6 +150,20 @@ internal sealed partial class RedisRateLimiter : IAsyncDisposable, IDisposable
         return (fields[0].IsNull ? null : (long)fields[0], fields[1].IsNull ? 0 : (long)fields[1]);
     }
 
+    /// <summary>The shared connection's database, for other shared state (idempotency keys); throws when not connected.</summary>
+    public async Task<IDatabase> DatabaseAsync()
+    {
+        var connection = _connection ?? await _connecting.WaitAsync(_timeout, _time).ConfigureAwait(false);
+        if (!connection.IsConnected)
+        {
+            throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, $"not connected to {Endpoint}");
+        }
+        return connection.GetDatabase();
+    }
+
+    /// <summary>Longest wait for one Redis call (redis.timeout).</summary>
+    public TimeSpan Timeout => _timeout;
+
     private async Task<byte[]> LoadScriptAsync(ConnectionMultiplexer connection)
     {
         var server = connection.GetServer(connection.GetEndPoints()[0]);

@@ -49,24 +49,34 @@ public sealed class ThrottlePolicy
     /// throttle store registered by <see cref="ThrottlingServiceCollectionExtensions.AddIngestThrottling"/>,
     /// keyed by stable names, so it carries over from the previous deployment.
     /// </summary>
-    public static ThrottlePolicy Compile(IngestConfig config, RouteOptions route, IServiceProvider services)
+    /// <param name="config">The validated configuration.</param>
+    /// <param name="route">The route.</param>
+    /// <param name="services">Where the throttle store is registered.</param>
+    /// <param name="stage">The stage the route is served in (its bucket, and a route bucket of its own); null without stages.</param>
+    public static ThrottlePolicy Compile(IngestConfig config, RouteOptions route, IServiceProvider services, StageOptions? stage = null)
     {
         var plans = config.UsagePlans.Count > 0;
-        if (config.Throttle is null && route.Throttle is null && !plans)
+        if (config.Throttle is null && stage?.Throttle is null && route.Throttle is null && !plans)
         {
             return Unlimited;
         }
         var store = services.GetService<ThrottleStore>()
             ?? throw new InvalidOperationException("Throttles are configured but the throttle store is not registered: call services.AddIngestThrottling().");
         var prefix = config.Redis?.KeyPrefix ?? "ingest:";
-        var rules = new List<BucketRule>(2);
+        var rules = new List<BucketRule>(3);
         if (config.Throttle is { } gateway)
         {
             rules.Add(BucketRule.Create("gateway", gateway, "throttled by the gateway limit", prefix, store));
         }
+        if (stage?.Throttle is { } staged)
+        {
+            rules.Add(BucketRule.Create($"stage:{stage.Name}", staged, $"throttled by stage {stage.Name}", prefix, store));
+        }
         if (route.Throttle is { } own)
         {
-            rules.Add(BucketRule.Create($"route:{route.Route}", own, $"throttled by route {route.Route}", prefix, store));
+            // Each stage has its own bucket per route, as API Gateway's per-stage method throttling.
+            var name = stage is null ? $"route:{route.Route}" : $"route:{stage.Name}:{route.Route}";
+            rules.Add(BucketRule.Create(name, own, $"throttled by route {route.Route}", prefix, store));
         }
         var table = plans ? store.Plans(config) : null;
         var shared = config.Redis is { } redis ? store.Redis(redis) : null;

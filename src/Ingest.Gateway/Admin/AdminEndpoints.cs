@@ -24,8 +24,9 @@ namespace Ingest.Gateway.Admin;
 /// <item><term>GET /admin/routes</term><description>routes with target, auth kinds, ack and execution-log switch.</description></item>
 /// <item><term>GET|PUT /admin/routes/{routeKey}/execution-log</term><description>execution logging of one route, body <c>{"enabled":true}</c>; the route key URL-encoded (<c>POST%20%2Fv1%2Fevents</c>).</description></item>
 /// <item><term>GET /admin/targets</term><description>targets with queued, delivered, dead-lettered, retried and reachability.</description></item>
-/// <item><term>GET /admin/stages</term><description>stages (none until stages are supported).</description></item>
+/// <item><term>GET /admin/stages</term><description>stages: name, path prefix, hosts, throttle, variables.</description></item>
 /// <item><term>GET /admin/deployment</term><description>the active deployment: loaded at, config hash, route count.</description></item>
+/// <item><term>GET|POST /admin/deployments, POST /admin/deployments/{n}/activate</term><description>recorded deployments, deploy, rollback (see DeploymentEndpoints).</description></item>
 /// <item><term>GET /admin/usage</term><description>requests and events per API key id.</description></item>
 /// <item><term>POST /admin/test-invoke</term><description>run a request through the lifecycle as a dry run.</description></item>
 /// <item><term>POST /admin/flush-cache</term><description>empty the response and authorizer caches.</description></item>
@@ -39,6 +40,7 @@ internal sealed class AdminEndpoints(
     DeploymentInfo deployments,
     TestInvoker testInvoker,
     StatusPage statusPage,
+    Deployments.DeploymentEndpoints deploymentApi,
     QuotaUsage? quotas = null)
 {
     private const string RoutesPrefix = "/admin/routes/";
@@ -126,6 +128,11 @@ internal sealed class AdminEndpoints(
                 await TestInvokeAsync(context);
                 return;
         }
+        if (Deployments.DeploymentEndpoints.Handles(path))
+        {
+            await deploymentApi.HandleAsync(context, path);
+            return;
+        }
         if (path.StartsWith(RoutesPrefix, StringComparison.Ordinal) && path.EndsWith(ExecutionLogSuffix, StringComparison.Ordinal)
             && path.Length > RoutesPrefix.Length + ExecutionLogSuffix.Length)
         {
@@ -199,12 +206,25 @@ internal sealed class AdminEndpoints(
             ("config", snapshot is not null, snapshot is null ? "no configuration deployed yet" : $"{snapshot.RouteList.Count} routes, {snapshot.Config.Targets.Count} targets"),
             ("draining", !runtime.Draining, runtime.Draining ? "shutting down: not taking new requests" : "accepting requests"),
         };
-        foreach (var (name, _) in runtime.Targets.OrderBy(t => t.Key, StringComparer.Ordinal))
+        if (runtime.Wal is { } wal)
+        {
+            // Full is not unready: durable requests get 503 with Retry-After until deliveries free space.
+            checks.Add(("wal", wal.LastError is null, wal.LastError is { } walError
+                ? $"WAL not writable: {walError}"
+                : $"WAL writable ({wal.UsedBytes} of {wal.Settings.MaxBytes} bytes used{(wal.UsedBytes >= wal.Settings.MaxBytes * 95 / 100 ? ", nearly full" : "")})"));
+        }
+        foreach (var (name, target) in runtime.Targets.OrderBy(t => t.Key, StringComparer.Ordinal))
         {
             var health = targets.Health(name);
             checks.Add(($"target:{name}", health.Reachable, health.Reachable
                 ? $"reachable ({health.Delivered} delivered)"
                 : $"unreachable: {health.ConsecutiveFailures} failed sends since the last delivery (last failure {health.LastFailure:O})"));
+            if (target is Core.Pipeline.BatchingWriter { Circuit: var circuit and not Core.Pipeline.Resilience.BreakerState.Closed })
+            {
+                checks.Add(($"circuit:{name}", circuit != Core.Pipeline.Resilience.BreakerState.Open, circuit == Core.Pipeline.Resilience.BreakerState.Open
+                    ? "open: the backend keeps failing; no batches are sent and queued events wait"
+                    : "half-open: one probe batch is being sent"));
+            }
         }
         var ready = checks.TrueForAll(c => c.Ok);
         return WriteJsonAsync(response, ready ? 200 : 503, json =>
@@ -286,9 +306,7 @@ internal sealed class AdminEndpoints(
         json.WriteStartArray("stages");
         foreach (var stage in runtime.Current.Config.Stages)
         {
-            json.WriteStartObject();
-            json.WriteString("name", stage.Name);
-            json.WriteEndObject();
+            Deployments.StagesReport.Write(json, stage);
         }
         json.WriteEndArray();
         json.WriteEndObject();
@@ -299,6 +317,10 @@ internal sealed class AdminEndpoints(
         var current = deployments.Observe(runtime.Current);
         json.WriteStartObject();
         json.WriteStartObject("current");
+        if (deploymentApi.ActiveNumber is { } number)
+        {
+            json.WriteNumber("number", number);
+        }
         json.WriteString("loadedAt", current.LoadedAt.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
         json.WriteString("configSha256", current.ConfigSha256);
         json.WriteNumber("routes", current.Routes);

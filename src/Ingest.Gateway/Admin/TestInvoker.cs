@@ -126,6 +126,7 @@ internal sealed class TestInvoker(IngestRequestHandler handler, GatewayRuntime r
         var bytes = responseBody.ToArray();
         json.WriteString("body", Encoding.UTF8.GetString(bytes));
         json.WriteNumber("latencyMs", Math.Round(latency.TotalMilliseconds, 3));
+        Deployments.StagesReport.WriteMatchedStage(json, runtime.Current, http.Request);
         json.WritePropertyName("transformedRequest");
         if (invocation.Events.Count == 0)
         {
@@ -136,9 +137,15 @@ internal sealed class TestInvoker(IngestRequestHandler handler, GatewayRuntime r
             var routeTarget = invocation.Events[0].RouteKey is { } routeKey
                 ? runtime.Current.RouteList.FirstOrDefault(r => r.RouteKey == routeKey)?.Target.Name
                 : null;
+            // With stages, the route of the request's stage (its target may be a per-stage instance, name@stage).
+            runtime.Current.RoutesFor(http.Request).Match(http.Request.Method, http.Request.Path.Value ?? "/", out var matched, out _, out _);
+            routeTarget = matched?.Target.Name ?? routeTarget;
+            var configTarget = routeTarget is not null && !runtime.Current.Config.Targets.ContainsKey(routeTarget) && routeTarget.LastIndexOf('@') is var at and > 0
+                ? routeTarget[..at]
+                : routeTarget;
             json.WriteStartObject();
             json.WriteString("target", routeTarget);
-            json.WriteString("type", routeTarget is not null && runtime.Current.Config.Targets.TryGetValue(routeTarget, out var t) ? t.Type : null);
+            json.WriteString("type", configTarget is not null && runtime.Current.Config.Targets.TryGetValue(configTarget, out var t) ? t.Type : null);
             json.WriteBoolean("dryRun", true);
             json.WriteStartArray("events");
             foreach (var e in invocation.Events)

@@ -19,6 +19,9 @@ public static class IngestCommands
         root.Subcommands.Add(LogsCommand.Create());
         root.Subcommands.Add(UsageCommand.Create());
         root.Subcommands.Add(KeysCommand.Create());
+        root.Subcommands.Add(DeployCommand.Create());
+        root.Subcommands.Add(RollbackCommand.Create());
+        root.Subcommands.Add(ReplayCommand.Create());
         return root;
     }
 
@@ -31,15 +34,30 @@ public static class IngestCommands
     private static Command Serve()
     {
         var config = ConfigOption();
-        var command = new Command("serve", "Run the gateway until SIGTERM or Ctrl+C, then drain queued events and exit.") { config };
+        var deployment = new Option<string?>("--deployment")
+        {
+            Description = "Serve a recorded deployment instead of the file: latest (newest), active (served last, e.g. after a rollback) or its number. "
+                + "--config still names deployments.path and the file watched with watch: true. Default: serve --config and record it as a deployment.",
+        };
+        var command = new Command("serve", "Run the gateway until SIGTERM or Ctrl+C, then drain queued events and exit.") { config, deployment };
         command.SetAction(async (result, cancellationToken) =>
         {
-            var loaded = TryLoad(result.GetValue(config)!);
+            var path = result.GetValue(config)!;
+            var loaded = TryLoad(path);
             if (loaded is null)
             {
                 return 1;
             }
-            var app = GatewayHost.Build(loaded);
+            var options = new GatewayOptions { ConfigFile = Path.GetFullPath(path) };
+            if (result.GetValue(deployment) is { } which)
+            {
+                loaded = Deployments.RecordedDeployment.Load(loaded, which, options, Console.Error);
+                if (loaded is null)
+                {
+                    return 1;
+                }
+            }
+            var app = GatewayHost.Build(loaded, options);
             await app.RunAsync();
             return 0;
         });

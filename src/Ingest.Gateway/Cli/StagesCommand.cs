@@ -33,7 +33,20 @@ internal static class StagesCommand
         }
         foreach (var stage in stages)
         {
-            output.WriteLine(stage.GetProperty("name").GetString());
+            var line = $"{stage.GetProperty("name").GetString(),-16} {stage.GetProperty("prefix").GetString()}/...";
+            if (stage.GetProperty("hosts").GetArrayLength() > 0)
+            {
+                line += $", hosts: {string.Join(", ", stage.GetProperty("hosts").EnumerateArray().Select(h => h.GetString()))}";
+            }
+            if (stage.GetProperty("throttle") is { ValueKind: JsonValueKind.Object } throttle)
+            {
+                line += $", throttle: {throttle.GetProperty("rate").GetDouble()}/s burst {throttle.GetProperty("burst").GetDouble()}";
+            }
+            output.WriteLine(line);
+            foreach (var variable in stage.GetProperty("variables").EnumerateObject())
+            {
+                output.WriteLine($"    {variable.Name} = {variable.Value.GetString()}");
+            }
         }
     }
 }

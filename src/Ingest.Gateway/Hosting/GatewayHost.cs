@@ -3,13 +3,17 @@ using Ingest.Core.Auth;
 using Ingest.Core.Configuration;
 using Ingest.Core.Deployment;
 using Ingest.Core.Diagnostics;
+using Ingest.Core.Idempotency;
 using Ingest.Core.Pipeline;
 using Ingest.Core.Security;
 using Ingest.Core.Throttling;
 using Ingest.Gateway.AccessLog;
 using Ingest.Gateway.Admin;
+using Ingest.Gateway.Deployments;
+using Ingest.Gateway.Hosting.Tls;
 using Ingest.Gateway.Requests;
 using Ingest.Targets.Kinesis;
+using Ingest.Targets.S3;
 using Ingest.Targets.Sqs;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -28,7 +32,7 @@ public static class GatewayHost
 {
     /// <summary>Target kinds this build has. A new kind is one project plus one line here.</summary>
     public static IServiceCollection AddTargetKinds(this IServiceCollection services) =>
-        services.AddSqsTarget().AddKinesisTarget();
+        services.AddSqsTarget().AddKinesisTarget().AddS3ClaimCheck();
 
     /// <summary>Builds (does not start) a gateway for a validated configuration.</summary>
     public static WebApplication Build(IngestConfig config, GatewayOptions? options = null)
@@ -48,7 +52,7 @@ public static class GatewayHost
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
 
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.DrainTimeout + TimeSpan.FromSeconds(5));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = (options.DrainTimeout ?? config.DrainTimeout) + TimeSpan.FromSeconds(5));
         var endpoints = new GatewayEndpoints();
         builder.WebHost.ConfigureKestrel(kestrel => ConfigureKestrel(kestrel, config, endpoints));
 
@@ -61,6 +65,7 @@ public static class GatewayHost
         services.AddIngestSecurity();
         services.AddIngestAuth();
         services.AddIngestThrottling();
+        services.AddIngestIdempotency();
         services.AddSingleton<IngestMetrics>();
         services.AddSingleton(sp => new TargetFactory(
             sp.GetServices<ITargetKind>(),
@@ -73,7 +78,9 @@ public static class GatewayHost
         services.AddHostedService(sp => sp.GetRequiredService<AccessLogWriter>());
         services.AddSingleton<GatewayRuntime>();
         services.AddHostedService(sp => sp.GetRequiredService<GatewayRuntime>());
+        services.AddDeployments();
         services.AddSingleton<IngestRequestHandler>();
+        services.AddSingleton<TlsListeners>();
         services.AddAdminConsole();
         options.ConfigureServices?.Invoke(services);
         services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(IngestMetrics.MeterName).ExportOwnMetersOnly().AddPrometheusExporter());
@@ -94,6 +101,7 @@ public static class GatewayHost
             admin.UseOpenTelemetryPrometheusScrapingEndpoint("/metrics");
             admin.Run(adminEndpoints.HandleAsync);
         });
+        TlsListeners.UseRedirectsAndHsts(app, config);
         app.Run(handler.HandleAsync);
         return app;
     }
@@ -117,6 +125,10 @@ public static class GatewayHost
                     "http2" => HttpProtocols.Http2,
                     _ => HttpProtocols.Http1AndHttp2,
                 };
+                if (listener.Tls is not null)
+                {
+                    kestrel.ApplicationServices.GetRequiredService<TlsListeners>().Configure(kestrel, listen, listener);
+                }
                 endpoints.Public.Add(listen);
             });
         }

@@ -2,6 +2,8 @@ using Ingest.Core.Configuration;
 using Ingest.Core.Deployment;
 using Ingest.Core.Diagnostics;
 using Ingest.Core.Pipeline;
+using Ingest.Core.Pipeline.Wal;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -22,6 +24,7 @@ internal sealed partial class GatewayRuntime(
 {
     private Dictionary<string, IEventTarget> _targets = [];
     private volatile GatewaySnapshot? _current;
+    private long _drainStarted;
 
     /// <summary>The deployment requests are served from.</summary>
     public GatewaySnapshot Current => _current ?? throw new InvalidOperationException("The gateway has not started.");
@@ -37,27 +40,77 @@ internal sealed partial class GatewayRuntime(
 
     public IReadOnlyDictionary<string, IEventTarget> Targets => _targets;
 
+    /// <summary>Write-ahead log of <c>ack: durable</c> routes; null when no route needs one.</summary>
+    public WriteAheadLog? Wal { get; private set; }
+
+    /// <summary>The current deployment, counted in (<see cref="GatewaySnapshot.Exit"/> when the request is done).</summary>
+    public GatewaySnapshot Enter()
+    {
+        while (true)
+        {
+            var snapshot = Current;
+            snapshot.Enter();
+            // Re-checked after counting in: a deployment that swapped in between waits for nobody on the old one.
+            if (ReferenceEquals(snapshot, _current))
+            {
+                return snapshot;
+            }
+            snapshot.Exit();
+        }
+    }
+
+    /// <summary>Switches to a new deployment (built by Deployments.DeploymentActivator); returns the one it replaces.</summary>
+    internal GatewaySnapshot Activate(GatewaySnapshot snapshot, Dictionary<string, IEventTarget> targets)
+    {
+        _targets = targets;
+        // A deployment that makes a route durable gets the log before its first request.
+        Wal ??= WalStartup.OpenIfNeeded(snapshot.Config, services.GetService<IWalFileSystem>() ?? PhysicalWalFileSystem.Instance,
+            metrics, services.GetRequiredService<ILoggerFactory>());
+        var previous = Current;
+        _current = snapshot;
+        return previous;
+    }
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _targets = await targetFactory.CreateAllAsync(config, Budget, cancellationToken);
         metrics.ObserveGauge("ingest_channel_depth", ObserveChannelDepth, "Events queued per target.");
+        // Replayed into the targets before any request is served.
+        Wal = await WalStartup.OpenAsync(config, _targets, services.GetService<IWalFileSystem>() ?? PhysicalWalFileSystem.Instance,
+            metrics, options.TimeProvider, services.GetRequiredService<ILoggerFactory>(), cancellationToken);
         _current = GatewaySnapshot.Build(config, _targets, targetFactory.Kinds, services);
         LogStarted(logger, config.Routes.Count, _targets.Count);
     }
 
-    public void BeginDrain() => Draining = true;
+    /// <summary>SIGTERM: readiness fails and new events get 503 at once; the drain deadline starts now.</summary>
+    public void BeginDrain()
+    {
+        if (!Draining)
+        {
+            _drainStarted = options.TimeProvider.GetTimestamp();
+            Draining = true;
+        }
+    }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        Draining = true;
+        BeginDrain();
+        // Kestrel has used part of drainTimeout finishing in-flight requests; targets get the rest.
+        // What they cannot deliver by then goes to the spill file.
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(options.DrainTimeout);
+        var left = (options.DrainTimeout ?? config.DrainTimeout) - options.TimeProvider.GetElapsedTime(_drainStarted);
+        deadline.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
         var queued = _targets.Values.Sum(t => t.QueuedCount);
         LogDraining(logger, queued);
         await Task.WhenAll(_targets.Values.Select(t => t.DrainAsync(deadline.Token)));
         foreach (var target in _targets.Values)
         {
             await target.DisposeAsync();
+        }
+        if (Wal is not null)
+        {
+            // After the targets: their last deliveries write done markers first.
+            await Wal.DisposeAsync();
         }
         LogDrained(logger);
     }

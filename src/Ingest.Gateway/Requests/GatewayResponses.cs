@@ -14,6 +14,12 @@ internal static class GatewayResponses
     private static readonly byte[] AcceptedPrefix = "{\"requestId\":\""u8.ToArray();
     private static readonly byte[] AcceptedMiddle = "\",\"accepted\":"u8.ToArray();
 
+    /// <summary><c>X-Content-Type-Options</c> of every gateway answer: browsers must not guess another type than JSON.</summary>
+    internal static readonly Microsoft.Extensions.Primitives.StringValues NoSniff = "nosniff";
+
+    /// <summary><c>Cache-Control</c> of every gateway error.</summary>
+    internal static readonly Microsoft.Extensions.Primitives.StringValues NoStore = "no-store";
+
     /// <summary>Writes a gateway rejection. Returns the body length for the access log.</summary>
     public static int Write(HttpContext context, Rejection rejection)
     {
@@ -21,6 +27,9 @@ internal static class GatewayResponses
         response.StatusCode = rejection.Status;
         response.ContentType = "application/json";
         response.ContentLength = rejection.Body.Length;
+        // Static values: no allocation. An error is about this one request, never to be cached.
+        response.Headers.XContentTypeOptions = NoSniff;
+        response.Headers.CacheControl = NoStore;
         foreach (var (name, value) in rejection.Headers)
         {
             response.Headers[name] = value;
@@ -35,6 +44,7 @@ internal static class GatewayResponses
         var response = context.Response;
         response.StatusCode = StatusCodes.Status202Accepted;
         response.ContentType = "application/json";
+        response.Headers.XContentTypeOptions = NoSniff;
         Span<byte> buffer = stackalloc byte[96];
         AcceptedPrefix.CopyTo(buffer);
         var length = AcceptedPrefix.Length;

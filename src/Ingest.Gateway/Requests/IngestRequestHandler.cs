@@ -3,9 +3,11 @@ using System.Text.Json;
 using Ingest.Core.Cors;
 using Ingest.Core.Deployment;
 using Ingest.Core.Diagnostics;
+using Ingest.Core.Domains;
 using Ingest.Core.Events;
 using Ingest.Core.Payload;
 using Ingest.Core.Pipeline;
+using Ingest.Core.Pipeline.Acknowledgement;
 using Ingest.Core.Requests;
 using Ingest.Core.Routing;
 using Ingest.Gateway.AccessLog;
@@ -31,6 +33,7 @@ internal sealed class IngestRequestHandler(
     StatusBoard status)
 {
     private static readonly KeyValuePair<string, object?> BufferFullReason = new("reason", "buffer_full");
+    private static readonly Rejection RequestTimeout = new(408, "Request Timeout");
     private readonly TimeProvider _time = options.TimeProvider;
 
     public Task HandleAsync(HttpContext http) => HandleAsync(http, invocation: null);
@@ -51,7 +54,8 @@ internal sealed class IngestRequestHandler(
         response.Headers["x-request-id"] = requestId.ToString();
         response.Headers["traceparent"] = traceParent;
 
-        var snapshot = runtime.Current;
+        // Counted in, so a deployment drains replaced targets only after requests using them finish.
+        var snapshot = runtime.Enter();
         var log = new AccessLogEntry
         {
             RequestId = requestId,
@@ -67,23 +71,44 @@ internal sealed class IngestRequestHandler(
         try
         {
             log.SourceIp = snapshot.ClientAddress.Resolve(http);
-            var match = snapshot.Routes.Match(request.Method, log.Path, out route, out _, out var allow);
-            if (CorsPolicy.IsPreflight(request) && CorsPolicy.PreflightRoute(snapshot.Routes, request, log.Path) is { Cors: { } cors } preflight)
+            // Custom domains: api.example.com/v2/x is matched as /{stage}/x (the access log keeps the path as sent).
+            var path = log.Path;
+            if (!DomainRouting.TryRewrite(snapshot.Config, request, ref path, out var unmappedBasePath))
+            {
+                log.ResponseLength = GatewayResponses.Write(http, unmappedBasePath!);
+                return;
+            }
+            var routes = snapshot.RoutesFor(request);
+            var match = routes.Match(request.Method, path, out route, out _, out var allow);
+            // Step 2: firewall rules, the gateway's and the matched route's (test-invoke skips them, as it skips the resource policy).
+            var firewall = invocation is not null ? default
+                : await (match == RouteMatchKind.Found ? route!.Firewall : snapshot.Firewall).InspectAsync(http, log.SourceIp);
+            log.FirewallRule = firewall.Rule;
+            if (firewall.Blocked)
+            {
+                route = match == RouteMatchKind.Found ? route : null;
+                (log.RouteKey, log.Stage) = (route?.RouteKey, route?.Stage);
+                log.ResponseLength = GatewayResponses.Write(http, Rejection.Forbidden);
+            }
+            else if (CorsPolicy.IsPreflight(request) && CorsPolicy.PreflightRoute(routes, request, path) is { Cors: { } cors } preflight)
             {
                 // Answered from the route the browser asks about, before auth (as API Gateway does).
                 route = preflight;
                 log.RouteKey = preflight.RouteKey;
+                log.Stage = preflight.Stage;
                 cors.WritePreflight(http);
             }
             else if (match == RouteMatchKind.Found)
             {
                 log.RouteKey = route!.RouteKey;
+                log.Stage = route.Stage;
                 context = new RequestContext
                 {
                     Http = http,
                     Route = route,
                     RequestId = requestId,
                     ClientIp = log.SourceIp,
+                    FirewallRule = firewall.Rule,
                     SkipResourcePolicy = invocation is not null,
                     DryRunEvents = invocation?.Events,
                     Trace = invocation is not null ? invocation.Begin(requestId) : executionLog.Begin(route.RouteKey, requestId),
@@ -99,11 +124,16 @@ internal sealed class IngestRequestHandler(
         }
         catch (BadHttpRequestException e)
         {
-            // Malformed or truncated request body, or Kestrel's own size limit.
+            // Malformed or truncated request body, Kestrel's own size limit, or a body slower than minRequestBodyDataRate (408).
             log.IntegrationError = e.Message;
             if (!response.HasStarted)
             {
-                log.ResponseLength = GatewayResponses.Write(http, e.StatusCode == 413 ? Rejection.RequestEntityTooLarge : Rejection.BadRequest);
+                log.ResponseLength = GatewayResponses.Write(http, e.StatusCode switch
+                {
+                    413 => Rejection.RequestEntityTooLarge,
+                    408 => RequestTimeout,
+                    _ => Rejection.BadRequest,
+                });
             }
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
@@ -114,6 +144,13 @@ internal sealed class IngestRequestHandler(
         }
         finally
         {
+            // Nothing below touches a target: the deployment that replaced this snapshot may drain them now.
+            snapshot.Exit();
+            if (route?.Idempotency is not null)
+            {
+                // Remembers a 2xx answer for retries with the same key, then sends it.
+                await Ingest.Core.Idempotency.RouteIdempotency.EndAsync(http);
+            }
             log.Status = response.StatusCode;
             if (context is not null)
             {
@@ -161,6 +198,15 @@ internal sealed class IngestRequestHandler(
         rejection ??= TracedAuthentication(context, await route.Auth.AuthenticateAsync(context, http.RequestAborted))
             ?? Traced(trace, "Throttle", await route.Throttle.AcquireAsync(context))
             ?? Traced(trace, "Buffer capacity", Backpressure(request));
+        if (rejection is null && route.Idempotency is { } idempotency)
+        {
+            var start = await idempotency.BeginAsync(context);
+            if (start.Replayed)
+            {
+                return (start.ReplayedLength, 0);
+            }
+            rejection = start.Rejection;
+        }
         if (rejection is null && context.Body is null)
         {
             rejection = await ReadBodyAsync(context);
@@ -180,18 +226,25 @@ internal sealed class IngestRequestHandler(
         {
             return (Reject(context, invalid), 0);
         }
+        // ack: durable / delivered: the answer waits for the write-ahead log or the backend (null for memory).
+        var ack = RequestAck.For(route.Ack, route.Target, runtime.Wal);
         if (payload.Items is null)
         {
-            return Enqueue(context, payload.Single, context.RequestId, traceParent, now) switch
+            var result = await EnqueueAsync(context, payload.Single, context.RequestId, traceParent, now, ack);
+            if (result != EnqueueResult.Accepted)
             {
-                EnqueueResult.Accepted => (GatewayResponses.WriteAccepted(http, context.RequestId, 1), 1),
-                var refused => (Reject(context, Refused(refused)), 0),
-            };
+                return (Reject(context, Refused(result)), 0);
+            }
+            if (ack is not null && (await ack.WaitAsync(route.Timeout, _time, http.RequestAborted)).Failure is { } failure)
+            {
+                return (Reject(context, RequestAck.RejectionFor(failure, runtime.Current.RestV1)), 0);
+            }
+            return (GatewayResponses.WriteAccepted(http, context.RequestId, 1), 1);
         }
-        return await EnqueueSplitAsync(context, payload, traceParent, now);
+        return await EnqueueSplitAsync(context, payload, traceParent, now, ack);
     }
 
-    private async ValueTask<(long Length, int Events)> EnqueueSplitAsync(RequestContext context, DecodedPayload payload, string traceParent, DateTimeOffset now)
+    private async ValueTask<(long Length, int Events)> EnqueueSplitAsync(RequestContext context, DecodedPayload payload, string traceParent, DateTimeOffset now, RequestAck? ack)
     {
         var accepted = 0;
         var rejected = payload.Rejected ?? [];
@@ -199,7 +252,8 @@ internal sealed class IngestRequestHandler(
         {
             // The first event takes the request id; the others get ids of their own.
             var id = accepted == 0 ? context.RequestId : Guid.CreateVersion7(now);
-            var result = Enqueue(context, payload.Items[i], id, traceParent, now);
+            ack?.Item = i;
+            var result = await EnqueueAsync(context, payload.Items[i], id, traceParent, now, ack);
             if (result == EnqueueResult.Accepted)
             {
                 accepted++;
@@ -218,9 +272,24 @@ internal sealed class IngestRequestHandler(
         {
             return (Reject(context, PayloadPolicy.AllItemsRefused(rejected)), 0);
         }
+        if (ack is not null)
+        {
+            // All items of the request are awaited together.
+            var (failure, notDelivered) = await ack.WaitAsync(context.Route.Timeout, _time, context.Http.RequestAborted);
+            if (failure is not null)
+            {
+                return (Reject(context, RequestAck.RejectionFor(failure.Value, runtime.Current.RestV1)), 0);
+            }
+            foreach (var item in notDelivered ?? [])
+            {
+                rejected.Add(new ItemRejection(item, RequestAck.NotDeliveredMessage(runtime.Current.RestV1)));
+                accepted--;
+            }
+        }
         var response = context.Http.Response;
         response.StatusCode = StatusCodes.Status202Accepted;
         response.ContentType = "application/json";
+        response.Headers.XContentTypeOptions = GatewayResponses.NoSniff;
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
         {
@@ -243,7 +312,7 @@ internal sealed class IngestRequestHandler(
         return (buffer.Length, accepted);
     }
 
-    private EnqueueResult Enqueue(RequestContext context, ReadOnlyMemory<byte> body, Guid eventId, string traceParent, DateTimeOffset now)
+    private async ValueTask<EnqueueResult> EnqueueAsync(RequestContext context, ReadOnlyMemory<byte> body, Guid eventId, string traceParent, DateTimeOffset now, RequestAck? ack)
     {
         var request = context.Http.Request;
         var route = context.Route;
@@ -257,6 +326,7 @@ internal sealed class IngestRequestHandler(
             TraceParent = traceParent,
             Headers = CaptureHeaders(request.Headers, route.CapturedHeaders),
             Body = body,
+            Delivered = ack?.NewDelivered(),
         };
         context.Trace?.Transformed(e);
         if (context.DryRunEvents is { } dryRun)
@@ -266,13 +336,15 @@ internal sealed class IngestRequestHandler(
             context.Trace?.Write($"Dry run: not sent to target {route.Target.Name}");
             return EnqueueResult.Accepted;
         }
-        var result = route.Target.TryEnqueue(e);
+        var target = (IEventTarget?)ack ?? route.Target;
+        // Claim check: events too big for the target go to S3 and a pointer is queued instead.
+        var result = route.ClaimCheck is { } claims ? await claims.EnqueueAsync(target, e, context) : target.TryEnqueue(e);
         context.Trace?.Write($"Enqueue to target {route.Target.Name}: {result}");
         if (result == EnqueueResult.Accepted)
         {
             metrics.EventsAccepted.Add(1);
         }
-        else if (result != EnqueueResult.TooLarge)
+        else if (result is not (EnqueueResult.TooLarge or EnqueueResult.Failed))
         {
             metrics.EventsDropped.Add(1, BufferFullReason);
         }
@@ -285,8 +357,12 @@ internal sealed class IngestRequestHandler(
     private static Rejection? Traced(ExecutionTrace? trace, string step, Rejection? rejection) =>
         trace is null ? rejection : trace.Decision(step, rejection);
 
-    private static Rejection Refused(EnqueueResult result) =>
-        result == EnqueueResult.TooLarge ? Rejection.RequestEntityTooLarge : Rejection.ServiceUnavailable;
+    private static Rejection Refused(EnqueueResult result) => result switch
+    {
+        EnqueueResult.TooLarge => Rejection.RequestEntityTooLarge,
+        EnqueueResult.Failed => Ingest.Core.Pipeline.ClaimCheck.ClaimCheckPolicy.StoreRefused,
+        _ => Rejection.ServiceUnavailable,
+    };
 
     /// <summary>503 before reading a body that cannot fit in the buffer budget.</summary>
     private Rejection? Backpressure(HttpRequest request)
@@ -313,7 +389,8 @@ internal sealed class IngestRequestHandler(
     private static int Reject(RequestContext context, Rejection rejection)
     {
         var http = context.Http;
-        context.RejectionReason = rejection.LogReason;
+        // A step may have recorded the reason already (claim check store failures).
+        context.RejectionReason = rejection.LogReason ?? context.RejectionReason;
         if (rejection.Status == StatusCodes.Status413PayloadTooLarge)
         {
             // The rest of an oversized body is not worth reading: close instead.

@@ -12,7 +12,8 @@ namespace Ingest.Targets.Kinesis;
 /// <param name="FailedRecordCount">Records that carry an error code.</param>
 /// <param name="FirstErrorCode">Code of the first failed record chosen by the caller's filter, for logging; null when none.</param>
 /// <param name="FirstErrorMessage">Its message.</param>
-public readonly record struct PutRecordsResult(int FailedRecordCount, string? FirstErrorCode, string? FirstErrorMessage);
+/// <param name="UnexpectedShards">Stored records whose <c>ShardId</c> differs from the one the caller expected (the stream was resharded).</param>
+public readonly record struct PutRecordsResult(int FailedRecordCount, string? FirstErrorCode, string? FirstErrorMessage, int UnexpectedShards = 0);
 
 /// <summary>What DescribeStreamSummary says about a stream.</summary>
 /// <param name="StreamName">Name.</param>
@@ -77,12 +78,17 @@ public sealed partial class KinesisClient : IDisposable
     /// matches. Default: the first failed record.
     /// </param>
     /// <param name="cancellationToken">Cancels the call.</param>
+    /// <param name="expectedShardIds">
+    /// The shard each record should land in, or null; stored records answered with another shard
+    /// are counted in <see cref="PutRecordsResult.UnexpectedShards"/>.
+    /// </param>
     public async Task<PutRecordsResult> PutRecordsAsync(
         string streamName,
         IReadOnlyList<KinesisRecord> records,
         string?[] errorCodes,
         Func<string, bool>? reportFirstWhere,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        IReadOnlyList<string?>? expectedShardIds = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(errorCodes.Length, records.Count, nameof(errorCodes));
         var estimate = 64 + (streamName.Length * 3);
@@ -101,6 +107,10 @@ public sealed partial class KinesisClient : IDisposable
                 writer.WriteStartObject();
                 writer.WriteBase64String("Data"u8, records[i].Data);
                 writer.WriteString("PartitionKey"u8, records[i].PartitionKey);
+                if (records[i].ExplicitHashKey is { } hashKey)
+                {
+                    writer.WriteString("ExplicitHashKey"u8, hashKey);
+                }
                 writer.WriteEndObject();
             }
             writer.WriteEndArray();
@@ -108,7 +118,7 @@ public sealed partial class KinesisClient : IDisposable
         }
         using var response = new PooledBufferWriter(Math.Max(1024, records.Count * 96));
         await SendAsync(PutRecordsTarget, request, response, cancellationToken);
-        return ParsePutRecords(response.WrittenSpan, records.Count, errorCodes, reportFirstWhere);
+        return ParsePutRecords(response.WrittenSpan, records.Count, errorCodes, reportFirstWhere, expectedShardIds);
     }
 
     /// <summary>The stream's status, or null when it does not exist.</summary>
@@ -191,6 +201,54 @@ public sealed partial class KinesisClient : IDisposable
             foreach (var shard in answer.RootElement.GetProperty("Shards").EnumerateArray())
             {
                 shards.Add(shard.GetProperty("ShardId").GetString()!);
+            }
+            next = answer.RootElement.TryGetProperty("NextToken", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
+        }
+        while (next is not null);
+        return shards;
+    }
+
+    /// <summary>
+    /// The open shards of the stream with their hash key ranges, following <c>NextToken</c>. Closed
+    /// shards (parents of a split or merge, which carry an <c>EndingSequenceNumber</c>) are left out.
+    /// </summary>
+    public async Task<IReadOnlyList<ShardRange>> ListOpenShardsAsync(string streamName, CancellationToken cancellationToken)
+    {
+        var shards = new List<ShardRange>();
+        string? next = null;
+        do
+        {
+            var token = next;
+            using var answer = await InvokeAsync(
+                "ListShards",
+                w =>
+                {
+                    if (token is null)
+                    {
+                        w.WriteString("StreamName", streamName);
+                    }
+                    else
+                    {
+                        w.WriteString("NextToken", token);
+                    }
+                },
+                cancellationToken);
+            foreach (var shard in answer.RootElement.GetProperty("Shards").EnumerateArray())
+            {
+                if (shard.TryGetProperty("SequenceNumberRange", out var sequence)
+                    && sequence.TryGetProperty("EndingSequenceNumber", out var ending)
+                    && ending.ValueKind == JsonValueKind.String)
+                {
+                    continue;
+                }
+                var range = shard.GetProperty("HashKeyRange");
+                if (!PartitionKeyHash.TryParse(range.GetProperty("StartingHashKey").GetString(), out var start)
+                    || !PartitionKeyHash.TryParse(range.GetProperty("EndingHashKey").GetString(), out var end)
+                    || end < start)
+                {
+                    throw new KinesisException(200, "MalformedResponse", "ListShards answered a hash key range that is not two ascending decimals");
+                }
+                shards.Add(new ShardRange(shard.GetProperty("ShardId").GetString()!, start, end));
             }
             next = answer.RootElement.TryGetProperty("NextToken", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
         }
@@ -295,8 +353,9 @@ public sealed partial class KinesisClient : IDisposable
         return new KinesisException(status, KinesisException.ShortErrorType(type), message);
     }
 
-    private PutRecordsResult ParsePutRecords(ReadOnlySpan<byte> body, int count, string?[] errorCodes, Func<string, bool>? reportFirstWhere)
+    private PutRecordsResult ParsePutRecords(ReadOnlySpan<byte> body, int count, string?[] errorCodes, Func<string, bool>? reportFirstWhere, IReadOnlyList<string?>? expectedShardIds)
     {
+        var unexpectedShards = 0;
         var reader = new Utf8JsonReader(body);
         var reportedFailures = -1;
         var index = 0;
@@ -339,6 +398,14 @@ public sealed partial class KinesisClient : IDisposable
                             {
                                 reader.Read();
                                 code = reader.TokenType == JsonTokenType.String ? ErrorCodeOf(ref reader) : null;
+                            }
+                            else if (expectedShardIds is not null && reader.ValueTextEquals("ShardId"u8))
+                            {
+                                reader.Read();
+                                if (reader.TokenType == JsonTokenType.String && expectedShardIds[index] is { } expected && !reader.ValueTextEquals(expected))
+                                {
+                                    unexpectedShards++;
+                                }
                             }
                             else if (firstCode is null && reader.ValueTextEquals("ErrorMessage"u8))
                             {
@@ -384,7 +451,7 @@ public sealed partial class KinesisClient : IDisposable
             // The per-record codes decide; the count is only a cross-check.
             LogFailedCountMismatch(_logger, reportedFailures, failures);
         }
-        return new PutRecordsResult(failures, firstCode, firstMessage);
+        return new PutRecordsResult(failures, firstCode, firstMessage, unexpectedShards);
     }
 
     // Known codes as constants: no string per failed record on a throttled stream.

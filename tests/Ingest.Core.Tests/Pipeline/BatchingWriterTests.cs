@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Ingest.Core.Diagnostics;
 using Ingest.Core.Events;
 using Ingest.Core.Pipeline;
+using Ingest.Core.Pipeline.Resilience;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -10,16 +11,21 @@ namespace Ingest.Core.Tests.Pipeline;
 public sealed class BatchingWriterTests : IAsyncDisposable
 {
     private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-11-25T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
-    private readonly ScriptedSender _sender = new();
+    private readonly ScriptedSender _sender;
     private readonly RecordingDeadLetters _deadLetters = new();
     private readonly TestMeterFactory _meters = new();
     private readonly BufferBudget _budget = new(10_000_000);
     private BatchingWriter? _writer;
 
-    private BatchingWriter Start(int maxRecords = 10, long maxBytes = 1_000_000, int maxAttempts = 3, int maxInFlight = 4)
+    public BatchingWriterTests() => _sender = new ScriptedSender { Time = _time };
+
+    // Opens once 2 sends in 10 s failed; probes after 5 s.
+    private static readonly CircuitSettings Breaker = new(0.5, 2, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5));
+
+    private BatchingWriter Start(int maxRecords = 10, long maxBytes = 1_000_000, int maxAttempts = 3, int maxInFlight = 4, CircuitSettings? circuit = null, BufferBudget? budget = null)
     {
-        var settings = new BatchingSettings(maxRecords, maxBytes, TimeSpan.FromSeconds(1), maxInFlight, 10_000, maxAttempts, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1));
-        _writer = new BatchingWriter("t", _sender, settings, _budget, _deadLetters, new IngestMetrics(_meters), _time, NullLogger.Instance);
+        var settings = new BatchingSettings(maxRecords, maxBytes, TimeSpan.FromSeconds(1), maxInFlight, 10_000, maxAttempts, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), circuit);
+        _writer = new BatchingWriter("t", _sender, settings, budget ?? _budget, _deadLetters, new IngestMetrics(_meters), _time, NullLogger.Instance, jitter: () => 0.5);
         _writer.Start();
         return _writer;
     }
@@ -165,18 +171,161 @@ public sealed class BatchingWriterTests : IAsyncDisposable
         Assert.All(_deadLetters.Items, d => Assert.Equal("shutdown before delivery", d.Reason));
     }
 
-    [Theory]
-    [InlineData(1, 50, 100)]
-    [InlineData(2, 100, 200)]
-    [InlineData(4, 400, 800)]
-    [InlineData(20, 500, 1000)]
-    public void Backoff_grows_exponentially_with_jitter_up_to_the_cap(int attempt, double min, double max)
+    [Fact]
+    public async Task Retry_delays_grow_exponentially_up_to_the_cap()
     {
-        for (var seed = 0; seed < 50; seed++)
+        var writer = Start(maxAttempts: 8);
+        _sender.ThrowOnCall = _ => true;
+        writer.TryEnqueue(Event());
+
+        await Until(() => _deadLetters.Items.Count == 1);
+
+        // Polly's exponential backoff with jitter (fixed here) on the fake clock: 100 ms base, 1 s cap.
+        var gaps = _sender.CallTimes.Zip(_sender.CallTimes.Skip(1), (a, b) => (b - a).TotalMilliseconds).ToArray();
+        Assert.Equal(7, gaps.Length);
+        var shown = string.Join(", ", gaps);
+        Assert.True(gaps[2] > gaps[0] && gaps[4] > gaps[2], shown);
+        Assert.All(gaps, gap => Assert.InRange(gap, 1, 1000 + 100));
+        Assert.InRange(gaps[^1], 1000, 1000 + 100);
+    }
+
+    [Fact]
+    public async Task Open_circuit_stops_sends_without_using_up_attempts_and_a_good_probe_closes_it()
+    {
+        var writer = Start(maxAttempts: 3, maxInFlight: 1, circuit: Breaker);
+        _sender.ThrowOnCall = _ => true;
+        var events = Enumerable.Range(0, 3).Select(_ => Event()).ToArray();
+        foreach (var e in events)
         {
-            var delay = Backoff.Delay(attempt, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), new Random(seed)).TotalMilliseconds;
-            Assert.InRange(delay, min, max);
+            writer.TryEnqueue(e);
         }
+
+        await Until(() => writer.Circuit == BreakerState.Open);
+        var callsWhenOpened = _sender.Calls;
+        Assert.Equal(2, callsWhenOpened);
+        Assert.All(events, e => Assert.Equal(1, e.Attempts));
+        for (var i = 0; i < 8; i++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(500));
+            await Task.Delay(10);
+        }
+        Assert.Equal(callsWhenOpened, _sender.Calls);
+
+        // The first probe fails: open again, still no attempt used up.
+        await Until(() => _sender.Calls == callsWhenOpened + 1);
+        await Until(() => writer.Circuit == BreakerState.Open);
+        Assert.Empty(_deadLetters.Items);
+        Assert.All(events, e => Assert.Equal(1, e.Attempts));
+
+        _sender.ThrowOnCall = _ => false;
+        await Until(() => _sender.Delivered.Count == 3);
+        Assert.Equal(BreakerState.Closed, writer.Circuit);
+        Assert.Empty(_deadLetters.Items);
+        Assert.Equal(3, _meters.Sum("ingest_events_delivered"));
+    }
+
+    [Fact]
+    public async Task While_the_circuit_is_open_queued_events_wait_until_the_budget_refuses_new_ones()
+    {
+        var budget = new BufferBudget(20 * (100 + 256));
+        var writer = Start(maxRecords: 2, maxInFlight: 1, circuit: Breaker, budget: budget);
+        _sender.ThrowOnCall = _ => true;
+        writer.TryEnqueue(Event(100));
+        await Until(() => writer.Circuit == BreakerState.Open);
+
+        var accepted = 1;
+        while (writer.TryEnqueue(Event(100)) == EnqueueResult.Accepted)
+        {
+            accepted++;
+        }
+
+        Assert.Equal(20, accepted);
+        Assert.Equal(EnqueueResult.Full, writer.TryEnqueue(Event(100)));
+        _sender.ThrowOnCall = _ => false;
+        await Until(() => _sender.Delivered.Count == 20);
+        Assert.Equal(0, budget.UsedBytes);
+        Assert.Empty(_deadLetters.Items);
+    }
+
+    [Fact]
+    public async Task Sender_faults_are_dead_lettered_at_once_even_while_the_circuit_counts_failures()
+    {
+        var writer = Start(maxAttempts: 5, circuit: Breaker);
+        _sender.Script = (_, _) => EntryOutcome.Rejected;
+        writer.TryEnqueue(Event());
+        writer.TryEnqueue(Event());
+
+        await Until(() => _deadLetters.Items.Count == 2);
+
+        Assert.Equal(1, _sender.Calls);
+        Assert.All(_deadLetters.Items, d => Assert.Equal(1, d.Event.Attempts));
+        Assert.Equal(BreakerState.Closed, writer.Circuit);
+    }
+
+    [Fact]
+    public async Task Drain_while_the_circuit_is_open_spills_what_waits_when_time_runs_out()
+    {
+        var writer = Start(maxRecords: 2, maxInFlight: 1, circuit: Breaker);
+        _sender.ThrowOnCall = _ => true;
+        for (var i = 0; i < 5; i++)
+        {
+            writer.TryEnqueue(Event());
+        }
+        await Until(() => writer.Circuit == BreakerState.Open);
+        using var deadline = new CancellationTokenSource();
+        var drain = writer.DrainAsync(deadline.Token);
+        Assert.False(drain.IsCompleted);
+
+        await deadline.CancelAsync();
+        await drain;
+
+        Assert.Equal(5, _deadLetters.Items.Count);
+        Assert.All(_deadLetters.Items, d => Assert.Equal("shutdown before delivery", d.Reason));
+        Assert.Equal(0, _budget.UsedBytes);
+    }
+
+    [Fact]
+    public async Task Circuit_state_is_exported_per_target()
+    {
+        var writer = Start(maxInFlight: 1, circuit: Breaker);
+        var metrics = new IngestMetrics(_meters);
+        CircuitStateGauge.Observe(metrics, new Dictionary<string, IEventTarget> { ["t"] = writer });
+        Assert.Equal(0, ReadGauge());
+
+        _sender.ThrowOnCall = _ => true;
+        writer.TryEnqueue(Event());
+        await Until(() => writer.Circuit == BreakerState.Open);
+
+        Assert.Equal(2, ReadGauge());
+        _sender.ThrowOnCall = _ => false;
+        await Until(() => writer.Circuit == BreakerState.Closed && _sender.Delivered.Count == 1);
+        Assert.Equal(0, ReadGauge());
+    }
+
+    private static long ReadGauge()
+    {
+        long? value = null;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == CircuitStateGauge.Name)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, measurement, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "target" && (string?)tag.Value == "t")
+                {
+                    value = measurement;
+                }
+            }
+        });
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return value ?? throw new InvalidOperationException("gauge not exported");
     }
 
     /// <summary>Polls, advancing the fake clock so linger and backoff timers fire.</summary>
@@ -215,6 +364,8 @@ public sealed class BatchingWriterTests : IAsyncDisposable
         public TaskCompletionSource? Gate { get; set; }
         public List<List<IngestEvent>> Batches { get; } = [];
         public ConcurrentDictionary<Guid, int> Delivered { get; } = new();
+        public ConcurrentQueue<DateTimeOffset> CallTimes { get; } = new();
+        public TimeProvider Time { get; set; } = TimeProvider.System;
         public int Calls => _calls;
 
         public BatchLimits Limits => new(10, 1_000_000, MaxRecordBytes);
@@ -228,6 +379,7 @@ public sealed class BatchingWriterTests : IAsyncDisposable
                 await Gate.Task.WaitAsync(cancellationToken);
             }
             var call = Interlocked.Increment(ref _calls);
+            CallTimes.Enqueue(Time.GetUtcNow());
             lock (Batches)
             {
                 Batches.Add([.. batch]);

@@ -15,8 +15,10 @@ namespace Ingest.Targets.Tests.Kinesis;
 [Trait("Category", "Standins")]
 public sealed class KinesaliteTests
 {
-    private const string Host = "127.0.0.1";
-    private const int Port = 4567;
+    // INGEST_TEST_KINESIS points the test at another kinesalite (a private one, say).
+    private static readonly Uri Endpoint = new(Environment.GetEnvironmentVariable("INGEST_TEST_KINESIS") ?? "http://127.0.0.1:4567");
+    private static readonly string Host = Endpoint.Host;
+    private static readonly int Port = Endpoint.Port;
 
     [Fact]
     public async Task CreateMissing_stream_receives_exactly_the_events_sent_byte_for_byte()

@@ -198,7 +198,7 @@ public sealed class KinesisTargetKindTests
         await sender.SendAsync([e], outcomes, CancellationToken.None);
 
         Assert.Equal(["clicks"], seen);
-        Assert.Equal(2, calls); // DescribeStreamSummary + PutRecords
+        Assert.Equal(3, calls); // DescribeStreamSummary + ListShards (the shard map) + PutRecords
         Assert.Equal(EntryOutcome.Delivered, outcomes[0]);
         ((IDisposable)sender).Dispose();
     }

@@ -1,4 +1,7 @@
 using System.Collections.Concurrent;
+using System.Globalization;
+using System.Numerics;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -32,6 +35,27 @@ internal sealed record FakeKinesisFaults
     };
 }
 
+/// <summary>One shard of a fake stream; closed once split (it then has an ending sequence number).</summary>
+internal sealed class FakeShard(string id, BigInteger start, BigInteger end, string? parent)
+{
+    public string Id { get; } = id;
+    public BigInteger Start { get; } = start;
+    public BigInteger End { get; } = end;
+    public string? Parent { get; } = parent;
+    public bool Open { get; set; } = true;
+
+    // Writes in the current one-second window.
+    public long Window { get; set; } = -1;
+    public int WindowRecords { get; set; }
+    public long WindowBytes { get; set; }
+
+    /// <summary>Most records this shard accepted in one window.</summary>
+    public int MaxWindowRecords { get; set; }
+
+    /// <summary>Records this shard stored.</summary>
+    public int StoredRecords { get; set; }
+}
+
 /// <summary>One stored record.</summary>
 internal sealed record StoredRecord(string EventId, byte[] Data, string PartitionKey);
 
@@ -60,6 +84,9 @@ internal sealed class FakeKinesisServer : IAsyncDisposable
     private int _resentAfterSuccess;
     private int _limitViolations;
     private long _sequence;
+    private int _throttledRecords;
+    private int _listShardsCalls;
+    private readonly ConcurrentDictionary<string, List<FakeShard>> _shards = new(StringComparer.Ordinal);
 
     private FakeKinesisServer(WebApplication app, FakeKinesisFaults faults)
     {
@@ -93,20 +120,117 @@ internal sealed class FakeKinesisServer : IAsyncDisposable
     public int ResentAfterSuccess => Volatile.Read(ref _resentAfterSuccess);
     public int LimitViolations => Volatile.Read(ref _limitViolations);
 
-    public static async Task<FakeKinesisServer> StartAsync(FakeKinesisFaults? faults = null, int creatingDescribes = 2)
+    /// <summary>Records answered ProvisionedThroughputExceededException because their shard was over its limit.</summary>
+    public int ThrottledRecords => Volatile.Read(ref _throttledRecords);
+
+    public int ListShardsCalls => Volatile.Read(ref _listShardsCalls);
+
+    /// <summary>
+    /// Enforce the per-shard write limits in one-second windows of the wall clock, as Kinesis does:
+    /// a record over 1,000 records or 1 MiB per shard per second is answered
+    /// ProvisionedThroughputExceededException (per record; the rest of the call is stored).
+    /// </summary>
+    public bool EnforceShardLimits { get; init; }
+
+    public int ShardRecordsPerSecond { get; init; } = 1000;
+
+    public long ShardBytesPerSecond { get; init; } = 1024 * 1024;
+
+    /// <summary>Answer ListShards with AccessDeniedException (credentials without kinesis:ListShards).</summary>
+    public bool DenyListShards { get; init; }
+
+    /// <summary>Shards per ListShards page (the rest follows with NextToken).</summary>
+    public int ListShardsPageSize { get; init; } = 1000;
+
+    /// <summary>All shards of a stream, closed ones included, in creation order.</summary>
+    public IReadOnlyList<FakeShard> ShardsOf(string stream)
+    {
+        var shards = _shards[stream];
+        lock (shards)
+        {
+            return [.. shards];
+        }
+    }
+
+    /// <summary>
+    /// Splits an open shard at the middle of its range, as SplitShard does: the parent closes (it
+    /// keeps what it stored, takes no more writes) and two children cover its range.
+    /// </summary>
+    public (FakeShard Low, FakeShard High) SplitShard(string stream, string shardId)
+    {
+        var shards = _shards[stream];
+        lock (shards)
+        {
+            var parent = shards.Single(s => s.Id == shardId && s.Open);
+            var middle = (parent.Start + parent.End) / 2;
+            var low = new FakeShard(ShardName(shards.Count), parent.Start, middle, parent.Id);
+            var high = new FakeShard(ShardName(shards.Count + 1), middle + 1, parent.End, parent.Id);
+            parent.Open = false;
+            shards.Add(low);
+            shards.Add(high);
+            return (low, high);
+        }
+    }
+
+    /// <summary>The open shard a partition key (or explicit hash key) goes to: MD5 as an unsigned big-endian integer.</summary>
+    public FakeShard ShardFor(string stream, string partitionKey, string? explicitHashKey = null)
+    {
+#pragma warning disable CA5351 // Kinesis maps keys with MD5.
+        var hash = explicitHashKey is not null
+            ? BigInteger.Parse(explicitHashKey, CultureInfo.InvariantCulture)
+            : new BigInteger(MD5.HashData(Encoding.UTF8.GetBytes(partitionKey)), isUnsigned: true, isBigEndian: true);
+#pragma warning restore CA5351
+        var shards = _shards[stream];
+        lock (shards)
+        {
+            return shards.Single(s => s.Open && s.Start <= hash && hash <= s.End);
+        }
+    }
+
+    private static string ShardName(int index) => $"shardId-{index:D12}";
+
+    private void AddShards(string stream, int count)
+    {
+        var space = BigInteger.Pow(2, 128);
+        var shards = new List<FakeShard>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var start = space * i / count;
+            var end = (space * (i + 1) / count) - 1;
+            shards.Add(new FakeShard(ShardName(i), start, end, null));
+        }
+        _shards[stream] = shards;
+    }
+
+    public static async Task<FakeKinesisServer> StartAsync(
+        FakeKinesisFaults? faults = null,
+        int creatingDescribes = 2,
+        bool enforceShardLimits = false,
+        int listShardsPageSize = 1000,
+        bool denyListShards = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         var app = builder.Build();
-        var server = new FakeKinesisServer(app, faults ?? new FakeKinesisFaults()) { CreatingDescribes = creatingDescribes };
+        var server = new FakeKinesisServer(app, faults ?? new FakeKinesisFaults())
+        {
+            CreatingDescribes = creatingDescribes,
+            EnforceShardLimits = enforceShardLimits,
+            ListShardsPageSize = listShardsPageSize,
+            DenyListShards = denyListShards,
+        };
         app.MapPost("/", server.HandleAsync);
         await app.StartAsync();
         server.Endpoint = new Uri(app.Urls.First());
         return server;
     }
 
-    public void CreateStream(string name) => Streams[name] = "ACTIVE";
+    public void CreateStream(string name, int shardCount = 1)
+    {
+        AddShards(name, shardCount);
+        Streams[name] = "ACTIVE";
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -165,8 +289,12 @@ internal sealed class FakeKinesisServer : IAsyncDisposable
                     await ErrorAsync(context, 400, "ResourceInUseException", $"Stream {name} under account 123456789012 already exists.");
                     return;
                 }
+                AddShards(name, input.TryGetProperty("ShardCount", out var count) ? count.GetInt32() : 1);
                 _describesLeft[name] = CreatingDescribes;
                 await JsonAsync(context, _ => { });
+                break;
+            case "Kinesis_20131202.ListShards":
+                await ListShardsAsync(context, input);
                 break;
             default:
                 await ErrorAsync(context, 400, "UnknownOperationException", target);
@@ -191,9 +319,103 @@ internal sealed class FakeKinesisServer : IAsyncDisposable
             w.WriteString("StreamName", name);
             w.WriteString("StreamARN", $"arn:aws:kinesis:{Region}:123456789012:stream/{name}");
             w.WriteString("StreamStatus", status);
-            w.WriteNumber("OpenShardCount", 1);
+            w.WriteNumber("OpenShardCount", _shards.TryGetValue(name, out var shards) ? shards.Count(s => s.Open) : 1);
             w.WriteEndObject();
         });
+    }
+
+    private async Task ListShardsAsync(HttpContext context, JsonElement input)
+    {
+        Interlocked.Increment(ref _listShardsCalls);
+        if (DenyListShards)
+        {
+            await ErrorAsync(context, 400, "AccessDeniedException", "User: arn:aws:iam::123456789012:user/ingest is not authorized to perform: kinesis:ListShards");
+            return;
+        }
+        var hasName = input.TryGetProperty("StreamName", out var nameElement);
+        var hasToken = input.TryGetProperty("NextToken", out var tokenElement);
+        if (hasName == hasToken)
+        {
+            await ErrorAsync(context, 400, "InvalidArgumentException", "Either NextToken or StreamName should be provided, not both.");
+            return;
+        }
+        string stream;
+        var offset = 0;
+        if (hasToken)
+        {
+            var parts = tokenElement.GetString()!.Split('|');
+            stream = parts[0];
+            offset = int.Parse(parts[1], CultureInfo.InvariantCulture);
+        }
+        else
+        {
+            stream = nameElement.GetString()!;
+        }
+        if (!_shards.TryGetValue(stream, out var all))
+        {
+            await ErrorAsync(context, 400, "ResourceNotFoundException", $"Stream {stream} under account 123456789012 not found.");
+            return;
+        }
+        FakeShard[] page;
+        bool more;
+        lock (all)
+        {
+            page = [.. all.Skip(offset).Take(ListShardsPageSize)];
+            more = offset + page.Length < all.Count;
+        }
+        await JsonAsync(context, w =>
+        {
+            w.WriteStartArray("Shards");
+            foreach (var shard in page)
+            {
+                w.WriteStartObject();
+                w.WriteString("ShardId", shard.Id);
+                if (shard.Parent is not null)
+                {
+                    w.WriteString("ParentShardId", shard.Parent);
+                }
+                w.WriteStartObject("HashKeyRange");
+                w.WriteString("StartingHashKey", shard.Start.ToString(CultureInfo.InvariantCulture));
+                w.WriteString("EndingHashKey", shard.End.ToString(CultureInfo.InvariantCulture));
+                w.WriteEndObject();
+                w.WriteStartObject("SequenceNumberRange");
+                w.WriteString("StartingSequenceNumber", "49590338271490256608559692538361571095921575989136588898");
+                if (!shard.Open)
+                {
+                    w.WriteString("EndingSequenceNumber", "49590338271590256608559692538361571095921575989136588898");
+                }
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            if (more)
+            {
+                w.WriteString("NextToken", $"{stream}|{offset + page.Length}");
+            }
+        });
+    }
+
+    /// <summary>Books one record on its shard's current window; false when the shard is over its limit.</summary>
+    private bool TryBook(FakeShard shard, int bytes, long window)
+    {
+        lock (shard)
+        {
+            if (shard.Window != window)
+            {
+                shard.Window = window;
+                shard.WindowRecords = 0;
+                shard.WindowBytes = 0;
+            }
+            if (EnforceShardLimits && (shard.WindowRecords + 1 > ShardRecordsPerSecond || shard.WindowBytes + bytes > ShardBytesPerSecond))
+            {
+                return false;
+            }
+            shard.WindowRecords++;
+            shard.WindowBytes += bytes;
+            shard.StoredRecords++;
+            shard.MaxWindowRecords = Math.Max(shard.MaxWindowRecords, shard.WindowRecords);
+            return true;
+        }
     }
 
     private async Task PutRecordsAsync(HttpContext context, JsonElement input)
@@ -204,7 +426,7 @@ internal sealed class FakeKinesisServer : IAsyncDisposable
             await ErrorAsync(context, 400, "ResourceNotFoundException", $"Stream {stream} under account 123456789012 not found.");
             return;
         }
-        var records = new List<(byte[] Data, string Key, string EventId)>();
+        var records = new List<(byte[] Data, string Key, string EventId, string? HashKey)>();
         long total = 0;
         foreach (var record in input.GetProperty("Records").EnumerateArray())
         {
@@ -219,7 +441,8 @@ internal sealed class FakeKinesisServer : IAsyncDisposable
                 return;
             }
             using var envelope = JsonDocument.Parse(data);
-            records.Add((data, key, envelope.RootElement.GetProperty("eventId").GetString()!));
+            var explicitHashKey = record.TryGetProperty("ExplicitHashKey", out var h) ? h.GetString() : null;
+            records.Add((data, key, envelope.RootElement.GetProperty("eventId").GetString()!, explicitHashKey));
         }
         if (records.Count is < 1 or > 500 || total > 5 * 1024 * 1024)
         {
@@ -254,6 +477,19 @@ internal sealed class FakeKinesisServer : IAsyncDisposable
             }
         }
 
+        // Each record goes to the open shard of its hash key and counts against that shard's window.
+        var shardOf = new FakeShard[records.Count];
+        var window = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000;
+        for (var i = 0; i < records.Count; i++)
+        {
+            shardOf[i] = ShardFor(stream, records[i].Key, records[i].HashKey);
+            if (!failed[i] && !TryBook(shardOf[i], records[i].Data.Length + Encoding.UTF8.GetByteCount(records[i].Key), window))
+            {
+                failed[i] = true;
+                Interlocked.Increment(ref _throttledRecords);
+            }
+        }
+
         var failures = failed.Count(f => f);
         Interlocked.Add(ref _failedEntries, failures);
         await JsonAsync(context, w =>
@@ -266,11 +502,11 @@ internal sealed class FakeKinesisServer : IAsyncDisposable
                 if (failed[i])
                 {
                     w.WriteString("ErrorCode", "ProvisionedThroughputExceededException");
-                    w.WriteString("ErrorMessage", $"Rate exceeded for shard shardId-000000000000 in stream {stream} under account 123456789012.");
+                    w.WriteString("ErrorMessage", $"Rate exceeded for shard {shardOf[i].Id} in stream {stream} under account 123456789012.");
                 }
                 else
                 {
-                    var (data, key, eventId) = records[i];
+                    var (data, key, eventId, _) = records[i];
                     if (StoreCounts.ContainsKey(eventId))
                     {
                         Interlocked.Increment(ref _resentAfterSuccess);
@@ -278,7 +514,7 @@ internal sealed class FakeKinesisServer : IAsyncDisposable
                     StoreCounts.AddOrUpdate(eventId, 1, (_, n) => n + 1);
                     Stored.TryAdd(eventId, new StoredRecord(eventId, data, key));
                     w.WriteString("SequenceNumber", Interlocked.Increment(ref _sequence).ToString("D56", System.Globalization.CultureInfo.InvariantCulture));
-                    w.WriteString("ShardId", "shardId-000000000000");
+                    w.WriteString("ShardId", shardOf[i].Id);
                 }
                 w.WriteEndObject();
             }

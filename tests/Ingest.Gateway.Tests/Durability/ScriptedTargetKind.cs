@@ -1,0 +1,63 @@
+using System.Collections.Concurrent;
+using Ingest.Core.Configuration;
+using Ingest.Core.Events;
+using Ingest.Core.Pipeline;
+
+namespace Ingest.Gateway.Tests.Durability;
+
+/// <summary>
+/// A target kind (<c>type: scripted</c>) whose backend delivers, refuses chosen events for good
+/// (sender fault), or holds every send until released (a backend that stopped answering).
+/// </summary>
+internal sealed class ScriptedTargetKind : ITargetKind, IBatchSender
+{
+    private volatile TaskCompletionSource _open = Opened();
+
+    public string Type => "scripted";
+
+    public ConcurrentDictionary<Guid, IngestEvent> Delivered { get; } = new();
+
+    /// <summary>Events for which this returns true are refused (EntryOutcome.Rejected). Default: none.</summary>
+    public Func<IngestEvent, bool> Refuse { get; set; } = _ => false;
+
+    public BatchLimits Limits => new(10, 1024 * 1024, 256 * 1024);
+
+    public void Hold() => _open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Release() => _open.TrySetResult();
+
+    public BatchLimits ServiceLimits(TargetOptions options) => Limits;
+
+    public void Validate(string name, TargetOptions options, ICollection<string> errors)
+    {
+    }
+
+    public IEnumerable<string> RequiredHeaders(TargetOptions options) => [];
+
+    public Task<IBatchSender> CreateSenderAsync(string name, TargetOptions options, TargetContext context, CancellationToken cancellationToken) =>
+        Task.FromResult<IBatchSender>(this);
+
+    public int MeasureWireBytes(IngestEvent e) => e.Body.Length;
+
+    public async Task SendAsync(IReadOnlyList<IngestEvent> batch, EntryOutcome[] outcomes, CancellationToken cancellationToken)
+    {
+        await _open.Task.WaitAsync(cancellationToken);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (Refuse(batch[i]))
+            {
+                outcomes[i] = EntryOutcome.Rejected;
+                continue;
+            }
+            Delivered[batch[i].Id] = batch[i];
+            outcomes[i] = EntryOutcome.Delivered;
+        }
+    }
+
+    private static TaskCompletionSource Opened()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        gate.SetResult();
+        return gate;
+    }
+}
