@@ -9,6 +9,9 @@ namespace Ingest.Core.Deployment;
 /// <summary>Validation of <c>stages</c>, stage variable references, <c>watch</c> and <c>deployments</c>.</summary>
 public static partial class StagesValidation
 {
+    // Only scanned for a marker: infinite or NaN numbers (a rate of 1e400) must not throw here.
+    private static readonly JsonSerializerOptions ScanOptions = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
     public static void Validate(IngestConfig config, ICollection<string> errors)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
@@ -103,7 +106,7 @@ public static partial class StagesValidation
         };
         foreach (var (key, value) in rest)
         {
-            if (value is not null && JsonSerializer.Serialize(value).Contains("${stageVariables.", StringComparison.Ordinal))
+            if (value is not null && JsonSerializer.Serialize(value, ScanOptions).Contains("${stageVariables.", StringComparison.Ordinal))
             {
                 errors.Add($"{key}: ${{stageVariables.NAME}} can only be used in target settings (targets.NAME.*). Write the value itself here.");
             }

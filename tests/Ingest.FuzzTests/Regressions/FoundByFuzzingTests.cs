@@ -23,6 +23,8 @@ public sealed class FoundByFuzzingTests
     [InlineData("found-empty-key.yaml")]
     // refresh: 609999999999999999999999s: OverflowException in Durations.TryParse.
     [InlineData("found-duration-overflow.yaml")]
+    // rate: 1e4005 (infinity): ArgumentException serializing the config in StagesValidation.
+    [InlineData("found-infinite-rate.yaml")]
     public void Config_loader_reports_a_config_error(string seed)
     {
         var yaml = Encoding.UTF8.GetString(Seed("config", seed));
