@@ -39,6 +39,23 @@ public sealed class IngestEvent
     /// <summary>Completed once the event is delivered or dead-lettered (for <c>ack: delivered</c>); null otherwise.</summary>
     public TaskCompletionSource<bool>? Delivered { get; init; }
 
+    /// <summary>
+    /// A new event with this one's id and envelope but <paramref name="body"/> and
+    /// <paramref name="delivered"/>; wire size and attempts start again (claim-check pointers, replayed spill lines).
+    /// </summary>
+    public IngestEvent CopyWith(ReadOnlyMemory<byte> body, TaskCompletionSource<bool>? delivered) => new()
+    {
+        Id = Id,
+        ReceivedAtMs = ReceivedAtMs,
+        RouteKey = RouteKey,
+        SourceIp = SourceIp,
+        ContentType = ContentType,
+        TraceParent = TraceParent,
+        Headers = Headers,
+        Body = body,
+        Delivered = delivered,
+    };
+
     /// <summary>A header kept in the envelope, or null.</summary>
     public string? Header(string lowerCaseName)
     {

@@ -198,18 +198,7 @@ internal sealed class SpillReplay(
                     continue;
                 }
                 var delivered = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-                var e = new IngestEvent
-                {
-                    Id = spilled.Id,
-                    ReceivedAtMs = spilled.ReceivedAtMs,
-                    RouteKey = spilled.RouteKey,
-                    SourceIp = spilled.SourceIp,
-                    ContentType = spilled.ContentType,
-                    TraceParent = spilled.TraceParent,
-                    Headers = spilled.Headers,
-                    Body = spilled.Body,
-                    Delivered = delivered,
-                };
+                var e = spilled.CopyWith(spilled.Body, delivered);
                 while (true)
                 {
                     var result = writer.TryEnqueue(e);

@@ -179,6 +179,43 @@ public sealed partial class KinesisClient : IDisposable
     public async Task<IReadOnlyList<string>> ListShardsAsync(string streamName, CancellationToken cancellationToken)
     {
         var shards = new List<string>();
+        await ForEachShardAsync(streamName, shard => shards.Add(shard.GetProperty("ShardId").GetString()!), cancellationToken);
+        return shards;
+    }
+
+    /// <summary>
+    /// The open shards of the stream with their hash key ranges, following <c>NextToken</c>. Closed
+    /// shards (parents of a split or merge, which carry an <c>EndingSequenceNumber</c>) are left out.
+    /// </summary>
+    public async Task<IReadOnlyList<ShardRange>> ListOpenShardsAsync(string streamName, CancellationToken cancellationToken)
+    {
+        var shards = new List<ShardRange>();
+        await ForEachShardAsync(
+            streamName,
+            shard =>
+            {
+                if (shard.TryGetProperty("SequenceNumberRange", out var sequence)
+                    && sequence.TryGetProperty("EndingSequenceNumber", out var ending)
+                    && ending.ValueKind == JsonValueKind.String)
+                {
+                    return;
+                }
+                var range = shard.GetProperty("HashKeyRange");
+                if (!PartitionKeyHash.TryParse(range.GetProperty("StartingHashKey").GetString(), out var start)
+                    || !PartitionKeyHash.TryParse(range.GetProperty("EndingHashKey").GetString(), out var end)
+                    || end < start)
+                {
+                    throw new KinesisException(200, "MalformedResponse", "ListShards answered a hash key range that is not two ascending decimals");
+                }
+                shards.Add(new ShardRange(shard.GetProperty("ShardId").GetString()!, start, end));
+            },
+            cancellationToken);
+        return shards;
+    }
+
+    /// <summary>Calls ListShards page by page, following <c>NextToken</c>, and hands every shard object of every page to <paramref name="visit"/>.</summary>
+    private async Task ForEachShardAsync(string streamName, Action<JsonElement> visit, CancellationToken cancellationToken)
+    {
         string? next = null;
         do
         {
@@ -200,60 +237,11 @@ public sealed partial class KinesisClient : IDisposable
                 cancellationToken);
             foreach (var shard in answer.RootElement.GetProperty("Shards").EnumerateArray())
             {
-                shards.Add(shard.GetProperty("ShardId").GetString()!);
+                visit(shard);
             }
             next = answer.RootElement.TryGetProperty("NextToken", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
         }
         while (next is not null);
-        return shards;
-    }
-
-    /// <summary>
-    /// The open shards of the stream with their hash key ranges, following <c>NextToken</c>. Closed
-    /// shards (parents of a split or merge, which carry an <c>EndingSequenceNumber</c>) are left out.
-    /// </summary>
-    public async Task<IReadOnlyList<ShardRange>> ListOpenShardsAsync(string streamName, CancellationToken cancellationToken)
-    {
-        var shards = new List<ShardRange>();
-        string? next = null;
-        do
-        {
-            var token = next;
-            using var answer = await InvokeAsync(
-                "ListShards",
-                w =>
-                {
-                    if (token is null)
-                    {
-                        w.WriteString("StreamName", streamName);
-                    }
-                    else
-                    {
-                        w.WriteString("NextToken", token);
-                    }
-                },
-                cancellationToken);
-            foreach (var shard in answer.RootElement.GetProperty("Shards").EnumerateArray())
-            {
-                if (shard.TryGetProperty("SequenceNumberRange", out var sequence)
-                    && sequence.TryGetProperty("EndingSequenceNumber", out var ending)
-                    && ending.ValueKind == JsonValueKind.String)
-                {
-                    continue;
-                }
-                var range = shard.GetProperty("HashKeyRange");
-                if (!PartitionKeyHash.TryParse(range.GetProperty("StartingHashKey").GetString(), out var start)
-                    || !PartitionKeyHash.TryParse(range.GetProperty("EndingHashKey").GetString(), out var end)
-                    || end < start)
-                {
-                    throw new KinesisException(200, "MalformedResponse", "ListShards answered a hash key range that is not two ascending decimals");
-                }
-                shards.Add(new ShardRange(shard.GetProperty("ShardId").GetString()!, start, end));
-            }
-            next = answer.RootElement.TryGetProperty("NextToken", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
-        }
-        while (next is not null);
-        return shards;
     }
 
     /// <summary>

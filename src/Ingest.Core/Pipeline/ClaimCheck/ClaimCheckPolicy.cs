@@ -102,18 +102,7 @@ public sealed partial class ClaimCheckPolicy
         }
         context.Trace?.Write($"Claim check: {e.Body.Length} bytes stored as s3://{item.Bucket}/{item.Key}");
 
-        var pointer = new IngestEvent
-        {
-            Id = e.Id,
-            ReceivedAtMs = e.ReceivedAtMs,
-            RouteKey = e.RouteKey,
-            SourceIp = e.SourceIp,
-            ContentType = e.ContentType,
-            TraceParent = e.TraceParent,
-            Headers = e.Headers,
-            Body = Pointer(item, e.Body.Length),
-            Delivered = e.Delivered,
-        };
+        var pointer = e.CopyWith(Pointer(item, e.Body.Length), e.Delivered);
         var result = target.TryEnqueue(pointer);
         if (result != EnqueueResult.Accepted)
         {
