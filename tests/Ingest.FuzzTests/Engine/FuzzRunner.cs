@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using FsCheck;
 using FsCheck.Fluent;
+using Microsoft.FSharp.Core;
 using Xunit.Abstractions;
 
 namespace Ingest.FuzzTests.Engine;
@@ -64,9 +65,10 @@ public static class FuzzRunner
             }
         });
 
+        var round = 0UL;
         while (Interlocked.Read(ref executions) < budget.Executions && clock.Elapsed < budget.Duration)
         {
-            var round = (int)Math.Min(2_000, budget.Executions - Interlocked.Read(ref executions));
+            var inputsThisRound = (int)Math.Min(2_000, budget.Executions - Interlocked.Read(ref executions));
             var property = Prop.ForAll(arbitrary, (byte[] input) =>
             {
                 if (clock.Elapsed >= budget.Duration)
@@ -89,7 +91,14 @@ public static class FuzzRunner
                 }
                 return true;
             });
-            Check.One(Config.Quick.WithMaxTest(round).WithEndSize(200).WithQuietOnSuccess(true), property);
+            var config = Config.Quick.WithMaxTest(inputsThisRound).WithEndSize(200).WithQuietOnSuccess(true);
+            if (budget.Seed is { } seed)
+            {
+                // Each round its own stream, the same on every run with this seed.
+                config = config.WithReplay(FSharpOption<Replay>.Some(new Replay(new Rnd(seed + round), FSharpOption<int>.None)));
+            }
+            Check.One(config, property);
+            round++;
         }
         clock.Stop();
         stop.Cancel();

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Ingest.Core.Configuration;
 using Ingest.Core.Payload;
+using Ingest.FuzzTests.Auth;
 using Ingest.FuzzTests.Configuration;
 using Ingest.FuzzTests.Payload;
 
@@ -125,5 +126,22 @@ public sealed class FoundByFuzzingTests
         BodyInflaterFuzz.Check(Seed("inflate", seed));
     }
 
+    [Fact]
+    public void Signed_request_with_a_nul_in_its_path_is_what_Kestrel_would_pass_on()
+    {
+        // The harness built a request Kestrel refuses with 400 ("/...%00..."), and PathString threw.
+        var input = Seed("sigv4", "found-nul-in-path.bin");
+
+        Assert.Equal("/", SigV4Fuzz.ParseRequest(input).Target);
+        new SigV4Fuzz(new NullOutput()).Check(input);
+    }
+
     private static byte[] Seed(string target, string name) => File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Corpus", target, name));
+
+    private sealed class NullOutput : Xunit.Abstractions.ITestOutputHelper
+    {
+        public void WriteLine(string message) { }
+
+        public void WriteLine(string format, params object[] args) { }
+    }
 }
