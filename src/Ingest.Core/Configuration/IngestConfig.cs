@@ -58,6 +58,16 @@ public sealed class IngestConfig
     /// <summary>Connection and header limits of the public listeners (slow clients, header floods).</summary>
     public LimitsOptions Limits { get; set; } = new();
 
+    /// <summary>
+    /// Content types whose bodies are binary (e.g. <c>image/png</c>, <c>application/octet-stream</c>,
+    /// <c>image/*</c>): passed through as exact bytes, base64-encoded where a target needs text and
+    /// decoded on the way back. Default: none.
+    /// </summary>
+    public List<string> BinaryMediaTypes { get; set; } = [];
+
+    /// <summary>Response cache used by routes with <c>cache:</c> when there are no stages (stages have their own). Default: none.</summary>
+    public StageCacheOptions? Cache { get; set; }
+
     /// <summary>API keys, stored as SHA-256 hashes.</summary>
     public List<ApiKeyOptions> ApiKeys { get; set; } = [];
 
@@ -509,6 +519,97 @@ public sealed class TargetOptions
 
     /// <summary>sqs, kinesis: events too big for the target are stored in S3 and a pointer is sent instead. Default: none (413).</summary>
     public ClaimCheckOptions? ClaimCheck { get; set; }
+
+    /// <summary>http: several backend URLs, load-balanced (instead of <see cref="Url"/>). Default: none.</summary>
+    public List<string>? Destinations { get; set; }
+
+    /// <summary>http with several destinations: <c>roundRobin</c>, <c>powerOfTwoChoices</c>, <c>leastRequests</c>, <c>random</c>. Default: powerOfTwoChoices.</summary>
+    public string? LoadBalancing { get; set; }
+
+    /// <summary>http: active health checks of the destinations. Default: none (passive only).</summary>
+    public HealthCheckOptions? HealthCheck { get; set; }
+
+    /// <summary>http: request headers set or removed before the call. Default: none.</summary>
+    public HeaderRewriteOptions? RequestHeaders { get; set; }
+
+    /// <summary>http: response headers set or removed before the client gets them. Default: none.</summary>
+    public HeaderRewriteOptions? ResponseHeaders { get; set; }
+
+    /// <summary>lambda: function name or ARN (with an optional <c>:alias</c>).</summary>
+    public string? Function { get; set; }
+
+    /// <summary>lambda: proxy event format, <c>1.0</c> (REST API) or <c>2.0</c> (HTTP API). Default: 2.0, or 1.0 with compat rest-v1.</summary>
+    public string? PayloadFormat { get; set; }
+
+    /// <summary>lambda: <c>RequestResponse</c> (wait for the result) or <c>Event</c> (async, answered 202). Default: RequestResponse.</summary>
+    public string? InvocationType { get; set; }
+
+    /// <summary>dynamodb: table name.</summary>
+    public string? Table { get; set; }
+
+    /// <summary>dynamodb: <c>PutItem</c>, <c>GetItem</c>, <c>Query</c>, <c>UpdateItem</c> or <c>DeleteItem</c>; the route's requestTemplate renders the call's JSON.</summary>
+    public string? Action { get; set; }
+
+    /// <summary>s3: bucket name.</summary>
+    public string? Bucket { get; set; }
+
+    /// <summary>s3: object key with path parameters, e.g. <c>uploads/{id}</c>. Default: the greedy <c>{proxy+}</c> parameter.</summary>
+    public string? Key { get; set; }
+
+    /// <summary>stepfunctions: state machine ARN.</summary>
+    public string? StateMachineArn { get; set; }
+
+    /// <summary>stepfunctions: <c>true</c> runs an express workflow with <c>StartSyncExecution</c> and answers with its output. Default: false (<c>StartExecution</c>, answered with the execution ARN).</summary>
+    public bool Sync { get; set; }
+}
+
+/// <summary>Active health checks of an http target's destinations.</summary>
+public sealed class HealthCheckOptions
+{
+    /// <summary>Path probed with GET on each destination; 2xx is healthy. Default: /health.</summary>
+    public string Path { get; set; } = "/health";
+
+    /// <summary>Time between probes. Default: 5s.</summary>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Probe timeout. Default: 2s.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(2);
+}
+
+/// <summary>Headers changed on the way through. Values may use <c>${stageVariables.NAME}</c>.</summary>
+public sealed class HeaderRewriteOptions
+{
+    /// <summary>Headers set (replacing any value). Default: none.</summary>
+    public Dictionary<string, string> Set { get; set; } = [];
+
+    /// <summary>Headers removed. Default: none.</summary>
+    public List<string> Remove { get; set; } = [];
+}
+
+/// <summary>Response cache of a stage (API Gateway's stage cache).</summary>
+public sealed class StageCacheOptions
+{
+    /// <summary>Total bytes of cached responses; the least recently used go first. Default: 67108864 (64 MiB).</summary>
+    public long MaxBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>Time to live of an entry, at most 3600s. Default: 300s.</summary>
+    public TimeSpan Ttl { get; set; } = TimeSpan.FromSeconds(300);
+}
+
+/// <summary>Caching of one route's responses (needs a stage with <c>cache:</c>, or the gateway-wide <c>cache:</c> without stages).</summary>
+public sealed class RouteCacheOptions
+{
+    /// <summary>Cache this route's 2xx responses. Default: true when the block is present.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Time to live, at most 3600s. Default: the stage's ttl.</summary>
+    public TimeSpan? Ttl { get; set; }
+
+    /// <summary>What the cache key is made of besides method and path: <c>path:NAME</c>, <c>query:NAME</c>, <c>header:NAME</c>. Default: path parameters only.</summary>
+    public List<string> Keys { get; set; } = [];
+
+    /// <summary>Clients may skip the cache with <c>Cache-Control: max-age=0</c>. Default: false.</summary>
+    public bool AllowBypass { get; set; }
 }
 
 /// <summary>
@@ -630,6 +731,9 @@ public sealed class StageOptions
 
     /// <summary>Host names (the request's Host header without port) on which this stage is served without the prefix. Default: none.</summary>
     public List<string> Hosts { get; set; } = [];
+
+    /// <summary>Response cache of this stage, used by routes with <c>cache:</c>. Default: none.</summary>
+    public StageCacheOptions? Cache { get; set; }
 }
 
 /// <summary>Recorded deployments (<c>ingest deploy</c>, <c>ingest rollback</c>, <c>watch: true</c>).</summary>
@@ -750,4 +854,13 @@ public sealed class RouteOptions
 
     /// <summary>Idempotency keys: a repeated key gets the first answer again. Default: none.</summary>
     public IdempotencyOptions? Idempotency { get; set; }
+
+    /// <summary>Sync targets: Liquid template rendering the backend request from the client's (body, params, stage variables, context). Default: none (pass through).</summary>
+    public string? RequestTemplate { get; set; }
+
+    /// <summary>Sync targets: Liquid template rendering the client's response body from the backend's. Default: none (pass through).</summary>
+    public string? ResponseTemplate { get; set; }
+
+    /// <summary>Sync targets: cache this route's responses in the stage cache. Default: none.</summary>
+    public RouteCacheOptions? Cache { get; set; }
 }
