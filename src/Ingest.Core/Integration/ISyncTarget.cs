@@ -49,6 +49,12 @@ public sealed class IntegrationRequest
     /// <summary>W3C trace context of this request, to send on.</summary>
     public required string TraceParent { get; init; }
 
+    /// <summary>
+    /// The gateway needs the whole response (response template, cache): a target that streams must
+    /// return the response in <see cref="IntegrationResult.Body"/> instead of writing it.
+    /// </summary>
+    public bool BufferResponse { get; init; }
+
     /// <summary>The route's request mapping template, or null (pass through).</summary>
     public MappingTemplate? RequestTemplate { get; init; }
 
