@@ -16,7 +16,7 @@ public sealed class MappingTemplate
     /// to <paramref name="errors"/> and returns null. Null or empty source: null, no error.
     /// </summary>
     public static MappingTemplate? Compile(string? source, string where, ICollection<string> errors) =>
-        throw new NotImplementedException();
+        string.IsNullOrEmpty(source) ? null : throw new NotImplementedException();
 
     /// <summary>Renders over <paramref name="scope"/>. Throws <see cref="TemplateRenderException"/> on an error or past the time limit.</summary>
     public string Render(TemplateScope scope, CancellationToken cancellationToken) =>
