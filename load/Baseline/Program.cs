@@ -2,9 +2,11 @@
 // shaped like the gateway's (same length), so the load run compares the gateway's own work
 // against the cheapest possible server on the same machine, load generator and connection count.
 //
-// Listen URL, first found: `--urls URL` argument, INGEST_BASELINE_URL, ASPNETCORE_URLS,
-// default http://127.0.0.1:5080.
+// Listen URL (HTTP/1.1), first found: `--urls URL` argument, INGEST_BASELINE_URL, ASPNETCORE_URLS,
+// default http://127.0.0.1:5080. `--h2c-url URL` (or INGEST_BASELINE_H2C_URL) adds an HTTP/2-only
+// plain listener, as the gateway's `protocols: http2` (Kestrel serves h2c only on such listeners).
 using System.Buffers;
+using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 var builder = WebApplication.CreateSlimBuilder(args);
@@ -12,7 +14,7 @@ builder.Logging.ClearProviders();
 var url = builder.Configuration["urls"]
     ?? Environment.GetEnvironmentVariable("INGEST_BASELINE_URL")
     ?? "http://127.0.0.1:5080";
-builder.WebHost.UseUrls(url);
+var h2cUrl = builder.Configuration["h2c-url"] ?? Environment.GetEnvironmentVariable("INGEST_BASELINE_H2C_URL");
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
     // As src/Ingest.Gateway/Hosting/GatewayHost.cs ConfigureKestrel, where it applies here.
@@ -20,14 +22,24 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     kestrel.Limits.MaxRequestBodySize = 262144 + 1;
     kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
     kestrel.Limits.Http2.MaxStreamsPerConnection = 256;
-    // The load configs listen with `protocols: http1`; match it.
-    kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http1);
+    // The load configs listen with `protocols: http1` (and `http2` for h2c); match them.
+    kestrel.Listen(EndPointOf(url), listen => listen.Protocols = HttpProtocols.Http1);
+    if (!string.IsNullOrEmpty(h2cUrl))
+    {
+        kestrel.Listen(EndPointOf(h2cUrl), listen => listen.Protocols = HttpProtocols.Http2);
+    }
 });
 
 var app = builder.Build();
 app.MapPost("/", BaselineEndpoint.HandleAsync);
-app.Lifetime.ApplicationStarted.Register(() => Console.WriteLine($"baseline listening on {url}"));
+app.Lifetime.ApplicationStarted.Register(() => Console.WriteLine($"baseline listening on {url}{(string.IsNullOrEmpty(h2cUrl) ? "" : $" and {h2cUrl} (h2c)")}"));
 app.Run();
+
+static IPEndPoint EndPointOf(string url)
+{
+    var uri = new Uri(url);
+    return new IPEndPoint(IPAddress.Parse(uri.Host), uri.Port);
+}
 
 internal static class BaselineEndpoint
 {

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Ingest.Core.Configuration;
 using Ingest.Core.Events;
 using Ingest.Core.Pipeline;
@@ -8,7 +7,7 @@ namespace Ingest.Targets.Kinesis;
 
 /// <summary>
 /// Sends batches to one Kinesis stream with PutRecords. Each event becomes one record (see
-/// <see cref="KinesisRecordEncoder"/>), built once when the writer measures it and reused on retries.
+/// <see cref="KinesisRecordEncoder"/>), measured when the writer queues it and built at each send.
 /// A record with <c>ErrorCode</c> is retried unless the code is a sender fault; throttling, 5xx and
 /// network failures of the whole call throw (the writer retries the batch); any other refusal of
 /// the whole call rejects every entry. With a <see cref="ShardPacer"/>, records go only as fast as
@@ -43,11 +42,6 @@ public sealed partial class KinesisBatchSender : IBatchSender, IDisposable
     private readonly KinesisMetrics? _metrics;
     private readonly TimeProvider _time;
     private readonly KeyValuePair<string, object?> _targetTag;
-
-    // The envelope is built when the writer measures the event and is needed again at send time
-    // (and on every retry). A weak table keeps it without a field on IngestEvent and lets it go
-    // with the event; one per sender, since another target encodes the same event differently.
-    private readonly ConditionalWeakTable<IngestEvent, KinesisRecord> _records = new();
 
     /// <param name="targetName">Target name, for logs.</param>
     /// <param name="streamName">Stream to write to.</param>
@@ -104,13 +98,11 @@ public sealed partial class KinesisBatchSender : IBatchSender, IDisposable
         return new BatchLimits(MaxRecordsPerCall, Math.Max(MaxBytesPerCall, record), record);
     }
 
-    /// <summary>Envelope plus partition key bytes; builds and keeps the record for sending.</summary>
-    public int MeasureWireBytes(IngestEvent e)
-    {
-        var record = _encoder.Encode(e);
-        _records.AddOrUpdate(e, record);
-        return record.WireBytes;
-    }
+    /// <summary>
+    /// Envelope plus partition key bytes. The record is not kept: a queued event would then hold its
+    /// body twice, outside the buffer budget. Each send builds it again (same bytes, same key).
+    /// </summary>
+    public int MeasureWireBytes(IngestEvent e) => _encoder.MeasureWireBytes(e);
 
     /// <inheritdoc />
     public async Task SendAsync(IReadOnlyList<IngestEvent> batch, EntryOutcome[] outcomes, CancellationToken cancellationToken)
@@ -118,14 +110,7 @@ public sealed partial class KinesisBatchSender : IBatchSender, IDisposable
         var records = new KinesisRecord[batch.Count];
         for (var i = 0; i < records.Length; i++)
         {
-            var e = batch[i];
-            if (!_records.TryGetValue(e, out var record))
-            {
-                // Enqueued without being measured by this sender (e.g. forwarded dead letters).
-                record = _encoder.Encode(e);
-                _records.AddOrUpdate(e, record);
-            }
-            records[i] = record;
+            records[i] = _encoder.Encode(batch[i]);
         }
 
         if (_pacer is null)
@@ -135,11 +120,11 @@ public sealed partial class KinesisBatchSender : IBatchSender, IDisposable
             {
                 all[i] = i;
             }
-            await SendCallAsync(batch, records, all, outcomes, null, null, cancellationToken);
+            await SendCallAsync(records, all, outcomes, null, null, cancellationToken);
             return;
         }
         await _pacer.RefreshIfDueAsync(cancellationToken);
-        await SendPacedAsync(_pacer, batch, records, outcomes, cancellationToken);
+        await SendPacedAsync(_pacer, records, outcomes, cancellationToken);
     }
 
     /// <summary>
@@ -148,7 +133,7 @@ public sealed partial class KinesisBatchSender : IBatchSender, IDisposable
     /// go back to the writer as <see cref="EntryOutcome.Retry"/>. A record keeps its place behind the
     /// records of its shard that were held back before it.
     /// </summary>
-    private async Task SendPacedAsync(ShardPacer pacer, IReadOnlyList<IngestEvent> batch, KinesisRecord[] records, EntryOutcome[] outcomes, CancellationToken cancellationToken)
+    private async Task SendPacedAsync(ShardPacer pacer, KinesisRecord[] records, EntryOutcome[] outcomes, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
         var pending = new List<int>(records.Length);
@@ -203,7 +188,7 @@ public sealed partial class KinesisBatchSender : IBatchSender, IDisposable
             {
                 try
                 {
-                    await SendCallAsync(batch, records, ready, outcomes, state, shardOf, cancellationToken);
+                    await SendCallAsync(records, ready, outcomes, state, shardOf, cancellationToken);
                 }
                 catch (Exception ex) when (callsDone > 0 && !cancellationToken.IsCancellationRequested)
                 {
@@ -242,7 +227,6 @@ public sealed partial class KinesisBatchSender : IBatchSender, IDisposable
 
     /// <summary>One PutRecords call with the records at <paramref name="indices"/>; fills their outcomes.</summary>
     private async Task SendCallAsync(
-        IReadOnlyList<IngestEvent> batch,
         KinesisRecord[] records,
         IReadOnlyList<int> indices,
         EntryOutcome[] outcomes,
@@ -275,7 +259,6 @@ public sealed partial class KinesisBatchSender : IBatchSender, IDisposable
             for (var j = 0; j < count; j++)
             {
                 outcomes[indices[j]] = EntryOutcome.Rejected;
-                _records.Remove(batch[indices[j]]);
             }
             return;
         }
@@ -308,10 +291,6 @@ public sealed partial class KinesisBatchSender : IBatchSender, IDisposable
                 {
                     _pacer!.OnThrottled(state, shardOf![i]);
                 }
-            }
-            if (outcome != EntryOutcome.Retry)
-            {
-                _records.Remove(batch[i]);
             }
         }
         if (throttled > 0)

@@ -28,7 +28,11 @@ public static class AuthValidation
         }
         for (var i = 0; i < config.Routes.Count; i++)
         {
-            ValidateRoute(i, config.Routes[i], config, errors);
+            // WebSocket message routes have no auth of their own: the connection authenticated on $connect.
+            if (!WebSockets.WebSocketRouteKey.IsMessageRoute(config.Routes[i].Route))
+            {
+                ValidateRoute(i, config.Routes[i], config, errors);
+            }
         }
     }
 

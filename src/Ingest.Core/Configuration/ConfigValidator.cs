@@ -21,7 +21,10 @@ public static class ConfigValidator
     public static readonly string[] Protocols = ["http1", "http2", "http1AndHttp2"];
 
     /// <summary>Returns every problem; an empty list means the configuration can be deployed.</summary>
-    public static List<string> Validate(IngestConfig config, IReadOnlyDictionary<string, ITargetKind> kinds)
+    /// <param name="config">The bound configuration.</param>
+    /// <param name="kinds">Async (queue, stream) target kinds by type.</param>
+    /// <param name="syncKinds">Sync (request/response) target kinds by type; null: none.</param>
+    public static List<string> Validate(IngestConfig config, IReadOnlyDictionary<string, ITargetKind> kinds, IReadOnlyDictionary<string, Integration.ISyncTargetKind>? syncKinds = null)
     {
         var errors = new List<string>();
         ValidateListeners(config, errors);
@@ -49,10 +52,13 @@ public static class ConfigValidator
         Domains.DomainValidation.Validate(config, errors);
         AdminListenerValidation.Validate(config, errors);
         Deployment.StagesValidation.Validate(config, errors);
+        Templates.TemplatesValidation.Validate(config, errors);
+        Caching.ResponseCacheValidation.Validate(config, syncKinds, errors);
+        WebSockets.WebSocketValidation.Validate(config, kinds, errors);
 
         foreach (var (name, target) in config.Targets)
         {
-            ValidateTarget(name, target, config, kinds, errors);
+            ValidateTarget(name, target, config, kinds, syncKinds, errors);
         }
 
         var keys = new HashSet<string>(StringComparer.Ordinal);
@@ -60,6 +66,7 @@ public static class ConfigValidator
         {
             ValidateRoute(i, config.Routes[i], config, keys, errors);
         }
+        Integration.SyncTargetsValidation.Validate(config, syncKinds, errors);
         return errors;
     }
 
@@ -80,16 +87,21 @@ public static class ConfigValidator
         }
     }
 
-    private static void ValidateTarget(string name, TargetOptions target, IngestConfig config, IReadOnlyDictionary<string, ITargetKind> kinds, List<string> errors)
+    private static void ValidateTarget(string name, TargetOptions target, IngestConfig config, IReadOnlyDictionary<string, ITargetKind> kinds, IReadOnlyDictionary<string, Integration.ISyncTargetKind>? syncKinds, List<string> errors)
     {
         var where = $"targets.{name}";
         if (target.Type == "blackhole")
         {
             return;
         }
+        if (syncKinds is not null && syncKinds.TryGetValue(target.Type, out var syncKind))
+        {
+            Integration.SyncTargetsValidation.ValidateTarget(name, target, syncKind, config, errors);
+            return;
+        }
         if (!kinds.TryGetValue(target.Type, out var kind))
         {
-            var known = string.Join(", ", kinds.Keys.Append("blackhole").Order(StringComparer.Ordinal));
+            var known = string.Join(", ", kinds.Keys.Concat(syncKinds?.Keys ?? []).Append("blackhole").Order(StringComparer.Ordinal));
             errors.Add(string.IsNullOrEmpty(target.Type)
                 ? $"{where}.type: missing. Set one of: {known}."
                 : $"{where}.type: '{target.Type}' is not a target kind this build has. Use one of: {known}.");
@@ -151,7 +163,11 @@ public static class ConfigValidator
     {
         var where = $"routes[{index}] ({route.Route})";
         var space = route.Route.IndexOf(' ', StringComparison.Ordinal);
-        if (space <= 0)
+        if (WebSockets.WebSocketRouteKey.IsWebSocket(route.Route))
+        {
+            // WEBSOCKET $connect, $default, KEY: checked by WebSocketValidation.
+        }
+        else if (space <= 0)
         {
             errors.Add($"{where}.route: write it as 'METHOD /path', e.g. 'POST /v1/events'.");
         }

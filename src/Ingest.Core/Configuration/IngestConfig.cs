@@ -104,6 +104,9 @@ public sealed class IngestConfig
     /// <summary>Custom domains: host name and base path mapped to a stage. Default: none (paths are used as sent).</summary>
     public List<DomainOptions> Domains { get; set; } = [];
 
+    /// <summary>WebSocket API settings, used when routes of kind <c>WEBSOCKET</c> exist (see docs/websocket.md).</summary>
+    public WebSocketOptions WebSocket { get; set; } = new();
+
     /// <summary>The route table.</summary>
     public List<RouteOptions> Routes { get; set; } = [];
 
@@ -235,7 +238,7 @@ public sealed class AwsOptions
     /// <summary>Optional session token.</summary>
     public string? SessionToken { get; set; }
 
-    /// <summary>Service endpoints (sqs, s3, kinesis, dynamodb, lambda, stepfunctions). Default: AWS.</summary>
+    /// <summary>Service endpoints (sqs, s3, kinesis, dynamodb, lambda, stepfunctions, and stepfunctionsSync for StartSyncExecution, served by AWS on sync-states.REGION). Default: AWS.</summary>
     public Dictionary<string, string> Endpoints { get; set; } = [];
 
     /// <summary>Create queues and streams named by targets at start. Default: false.</summary>
@@ -292,7 +295,13 @@ public sealed class DefaultsOptions
 
 public sealed class MemoryOptions
 {
-    /// <summary>All queued events together; beyond it new requests get 503. Default: 134217728 (128 MiB).</summary>
+    /// <summary>
+    /// All queued events together; beyond it new requests get 503. Default: 134217728 (128 MiB).
+    /// An event counts what it holds in memory while queued, not just its body: the body plus about
+    /// 400 bytes of envelope (event object, client address, content type, traceparent, queue slot),
+    /// plus its kept headers: an event with a 100-byte body counts about 500 bytes. The process needs
+    /// memory beyond this for the runtime, loaded code and garbage-collector headroom.
+    /// </summary>
     public long BufferBytes { get; set; } = 128L * 1024 * 1024;
 }
 
@@ -789,10 +798,52 @@ public sealed class IdempotencyOptions
     public int MaxKeys { get; set; } = 100_000;
 }
 
+/// <summary>
+/// The WebSocket API: clients upgrade on <see cref="Path"/> (per stage <c>/{stage}/ws</c>); routes
+/// <c>WEBSOCKET $connect</c> (authentication, on the upgrade request), <c>WEBSOCKET $disconnect</c>,
+/// <c>WEBSOCKET $default</c> and <c>WEBSOCKET KEY</c> (chosen by <see cref="RouteSelection"/>) send
+/// each message as an event to their target and answer it with an ack or error frame.
+/// </summary>
+public sealed class WebSocketOptions
+{
+    /// <summary>Upgrade path, served per stage as <c>/{stage}/ws</c>. Default: /ws.</summary>
+    public string Path { get; set; } = "/ws";
+
+    /// <summary>
+    /// Route selection expression: <c>json:FIELD</c> (or AWS's <c>$request.body.FIELD</c>; dots for
+    /// nested fields) names the JSON field whose value is the route key of a message. A message that is
+    /// not JSON, lacks the field or names no route goes to <c>$default</c>. Default: none (every
+    /// message goes to <c>$default</c>).
+    /// </summary>
+    public string? RouteSelection { get; set; }
+
+    /// <summary>A connection that sent no message for this long is closed (1001 Going Away). Default: 10m (as API Gateway).</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Longest life of a connection; then it is closed (1001 Going Away). Default: 2h (as API Gateway).</summary>
+    public TimeSpan MaxConnectionDuration { get; set; } = TimeSpan.FromHours(2);
+
+    /// <summary>
+    /// Largest message, all its frames together; a larger one gets an error frame (413) and the
+    /// connection is closed with 1009 Message Too Big. Also the largest @connections push. Default: 131072 (128 KiB, as API Gateway).
+    /// </summary>
+    public int MaxMessageBytes { get; set; } = 128 * 1024;
+
+    /// <summary>Open connections per instance; upgrades beyond it get 503. Default: 10000.</summary>
+    public int MaxConnections { get; set; } = 10_000;
+
+    /// <summary>
+    /// Query parameter whose value is used as <c>Authorization: Bearer &lt;value&gt;</c> on an upgrade
+    /// request that has no Authorization header, for browsers (which cannot set headers on a
+    /// WebSocket), e.g. <c>access_token</c>. Default: none.
+    /// </summary>
+    public string? QueryToken { get; set; }
+}
+
 /// <summary>One route: <c>METHOD /path/{param}/{proxy+}</c> to a target.</summary>
 public sealed class RouteOptions
 {
-    /// <summary>Route key, e.g. <c>POST /v1/events</c>; method ANY matches every method.</summary>
+    /// <summary>Route key, e.g. <c>POST /v1/events</c>; method ANY matches every method. WebSocket routes: <c>WEBSOCKET $connect</c>, <c>WEBSOCKET $default</c>, <c>WEBSOCKET KEY</c>.</summary>
     public string Route { get; set; } = "";
 
     /// <summary>Target name.</summary>

@@ -18,7 +18,26 @@ public sealed class CompiledRoute
 
     public required RouteTemplate Template { get; init; }
 
+    /// <summary>The running target. For a sync route, the <see cref="Integration.SyncTargetSlot"/> holding <see cref="SyncTarget"/> (it takes no events).</summary>
     public required IEventTarget Target { get; init; }
+
+    /// <summary>The request/response backend of a sync route; null for queue and stream routes.</summary>
+    public Integration.ISyncTarget? SyncTarget { get; init; }
+
+    /// <summary>Sync routes: the compiled <c>requestTemplate</c>; null: pass through.</summary>
+    public Templates.MappingTemplate? RequestTemplate { get; init; }
+
+    /// <summary>Sync routes: the compiled <c>responseTemplate</c>; null: pass through.</summary>
+    public Templates.MappingTemplate? ResponseTemplate { get; init; }
+
+    /// <summary>Sync routes: the gateway needs the whole backend response (response template or cache), see <see cref="Integration.IntegrationRequest.BufferResponse"/>.</summary>
+    public bool BufferResponse { get; init; }
+
+    /// <summary>The root <c>binaryMediaTypes</c>, shared by every route of the deployment.</summary>
+    public Integration.BinaryMediaTypes BinaryMediaTypes { get; init; } = Integration.BinaryMediaTypes.None;
+
+    /// <summary>Template without the stage prefix, as written in the configuration (its parameters are the route's path parameters).</summary>
+    public RouteTemplate? ConfiguredTemplate { get; init; }
 
     /// <summary>Request headers copied into the envelope, lower case.</summary>
     public required string[] CapturedHeaders { get; init; }

@@ -7,6 +7,7 @@ using Ingest.Core.Pipeline;
 using Ingest.Core.Routing;
 using Ingest.Core.Security;
 using Ingest.Core.Throttling;
+using Ingest.Core.WebSockets;
 
 namespace Ingest.Core.Deployment;
 
@@ -72,6 +73,12 @@ public sealed class GatewaySnapshot
         var hostRoutes = new Dictionary<string, RouteTable<CompiledRoute>>(StringComparer.OrdinalIgnoreCase);
         var instances = StagesTargets.Instances(config);
         var shared = config.Routes.Select(route => CompileShared(config, route, services)).ToList();
+        // Validation reported template errors already; compiled once, shared by every stage.
+        var templateErrors = new List<string>();
+        var templates = config.Routes.Select((route, i) => (
+            Request: Templates.MappingTemplate.Compile(route.RequestTemplate, $"routes[{i}] ({route.Route}).requestTemplate", templateErrors),
+            Response: Templates.MappingTemplate.Compile(route.ResponseTemplate, $"routes[{i}] ({route.Route}).responseTemplate", templateErrors))).ToList();
+        var binaryMediaTypes = Integration.BinaryMediaTypes.Compile(config.BinaryMediaTypes);
         foreach (var stage in stages)
         {
             var staged = new List<CompiledRoute>(config.Routes.Count);
@@ -81,12 +88,19 @@ public sealed class GatewaySnapshot
                 var template = shared[i].Template;
                 var targetOptions = config.Targets[route.Target];
                 var required = kinds.TryGetValue(targetOptions.Type, out var kind) ? kind.RequiredHeaders(targetOptions) : [];
+                var target = targets[StagesTargets.InstanceName(instances, route.Target, stage?.Name)];
                 staged.Add(new CompiledRoute
                 {
                     RouteKey = route.Route,
                     Method = shared[i].Method,
                     Template = stage is null ? template : StagePrefixed(stage.Name, template),
-                    Target = targets[StagesTargets.InstanceName(instances, route.Target, stage?.Name)],
+                    Target = target,
+                    SyncTarget = Caching.CachingSyncTarget.Wrap((target as Integration.SyncTargetSlot)?.Target, config, route, stage, services),
+                    RequestTemplate = templates[i].Request,
+                    ResponseTemplate = templates[i].Response,
+                    BufferResponse = templates[i].Response is not null || route.Cache is { Enabled: true },
+                    BinaryMediaTypes = binaryMediaTypes,
+                    ConfiguredTemplate = template,
                     CapturedHeaders = route.Headers.Concat(required).Select(h => h.ToLowerInvariant()).Distinct().ToArray(),
                     Ack = route.Ack ?? config.Defaults.Ack,
                     Timeout = route.Timeout ?? targetOptions.Timeout ?? config.Defaults.Timeout,
@@ -106,14 +120,15 @@ public sealed class GatewaySnapshot
             if (stage is { Hosts.Count: > 0 })
             {
                 // On the stage's own host names the routes are served without the prefix.
-                var table = new RouteTable<CompiledRoute>(staged.Select((r, i) => (r.Method, shared[i].Template, r)));
+                var table = new RouteTable<CompiledRoute>(staged.Select((r, i) => (r.Method, shared[i].Template, r)).Where(t => t.Method != WebSocketRouteKey.Method));
                 foreach (var host in stage.Hosts)
                 {
                     hostRoutes[host] = table;
                 }
             }
         }
-        var routes = new RouteTable<CompiledRoute>(compiled.Select(r => (r.Method, r.Template, r)));
+        // WEBSOCKET routes are served by the WebSocket endpoint, not matched by method and path.
+        var routes = new RouteTable<CompiledRoute>(compiled.Where(r => r.Method != WebSocketRouteKey.Method).Select(r => (r.Method, r.Template, r)));
         return new GatewaySnapshot(config, routes, compiled, hostRoutes.Count > 0 ? hostRoutes : null)
         {
             Firewall = RequestFirewall.Compile(config, null, services),
@@ -129,7 +144,8 @@ public sealed class GatewaySnapshot
         var space = route.Route.IndexOf(' ', StringComparison.Ordinal);
         return (
             route.Route[..space],
-            RouteTemplate.TryParse(route.Route[(space + 1)..], out _)!,
+            // A WebSocket route's template is the upgrade path its connections come through.
+            RouteTemplate.TryParse(WebSocketRouteKey.IsWebSocket(route.Route) ? config.WebSocket.Path : route.Route[(space + 1)..], out _)!,
             ResourcePolicy.Compile(config, route),
             RouteAuthenticator.Compile(config, route, services),
             PayloadPolicy.Compile(config, route),

@@ -6,16 +6,21 @@ using Microsoft.Extensions.Logging;
 
 namespace Ingest.Core.Deployment;
 
-/// <summary>Creates the running target (batching writer or blackhole) for each configured target.</summary>
+/// <summary>Creates the running target (batching writer, blackhole or sync target) for each configured target.</summary>
 public sealed class TargetFactory(
     IEnumerable<ITargetKind> kinds,
     IngestMetrics metrics,
     ILoggerFactory loggerFactory,
     TimeProvider timeProvider,
-    Func<string, HttpMessageHandler, HttpMessageHandler>? wrapHttpHandler = null)
+    Func<string, HttpMessageHandler, HttpMessageHandler>? wrapHttpHandler = null,
+    IEnumerable<Integration.ISyncTargetKind>? syncKinds = null,
+    IServiceProvider? services = null)
 {
     /// <summary>Registered kinds by their <c>type:</c> value.</summary>
     public IReadOnlyDictionary<string, ITargetKind> Kinds { get; } = kinds.ToDictionary(k => k.Type, StringComparer.Ordinal);
+
+    /// <summary>Registered sync (request/response) kinds by their <c>type:</c> value.</summary>
+    public IReadOnlyDictionary<string, Integration.ISyncTargetKind> SyncKinds { get; } = (syncKinds ?? []).ToDictionary(k => k.Type, StringComparer.Ordinal);
 
     /// <summary>Creates and starts every target. Dead-letter targets are wired after all exist.</summary>
     public Task<Dictionary<string, IEventTarget>> CreateAllAsync(IngestConfig config, BufferBudget budget, CancellationToken cancellationToken) =>
@@ -34,6 +39,7 @@ public sealed class TargetFactory(
         CancellationToken cancellationToken)
     {
         var context = new TargetContext(config.Aws, config.Aws.CreateMissing, loggerFactory, timeProvider, wrapHttpHandler, metrics);
+        var syncContext = new Integration.SyncTargetContext(config, loggerFactory, timeProvider, services ?? NoServices, wrapHttpHandler, metrics);
         var targets = new Dictionary<string, IEventTarget>(StringComparer.Ordinal);
         var created = new List<IEventTarget>();
         var forwarders = new List<(DeadLetterToTarget Forwarder, string To)>();
@@ -50,6 +56,13 @@ public sealed class TargetFactory(
                 if (options.Type == "blackhole")
                 {
                     targets[name] = new BlackholeTarget(name, metrics);
+                    continue;
+                }
+                if (SyncKinds.TryGetValue(options.Type, out var syncKind))
+                {
+                    var slot = new Integration.SyncTargetSlot(syncKind.Create(name, options, syncContext));
+                    created.Add(slot);
+                    targets[name] = slot;
                     continue;
                 }
                 var kind = Kinds[options.Type];
@@ -83,6 +96,8 @@ public sealed class TargetFactory(
         CircuitStateGauge.Observe(metrics, targets);
         return targets;
     }
+
+    private static readonly IServiceProvider NoServices = Microsoft.Extensions.DependencyInjection.ServiceCollectionContainerBuilderExtensions.BuildServiceProvider(new Microsoft.Extensions.DependencyInjection.ServiceCollection());
 
     /// <summary>Batching settings with the documented defaults filled in.</summary>
     public static BatchingSettings Settings(ITargetKind kind, TargetOptions options)

@@ -46,9 +46,6 @@ public interface IDeadLetterSink
 /// </summary>
 public sealed partial class BatchingWriter : IEventTarget
 {
-    // Object, array and bookkeeping cost of a queued event beyond its body.
-    private const int EventOverheadBytes = 256;
-
     private readonly IBatchSender _sender;
     private readonly BatchingSettings _settings;
     private readonly BatchLimits _limits;
@@ -119,8 +116,7 @@ public sealed partial class BatchingWriter : IEventTarget
             return EnqueueResult.TooLarge;
         }
         e.WireBytes = wireBytes;
-        var reserved = e.Body.Length + EventOverheadBytes;
-        if (!_budget.TryReserve(reserved))
+        if (!_budget.TryReserve(e))
         {
             return EnqueueResult.Full;
         }
@@ -128,7 +124,7 @@ public sealed partial class BatchingWriter : IEventTarget
         {
             return EnqueueResult.Accepted;
         }
-        _budget.Release(reserved);
+        _budget.Release(e);
         return _closed ? EnqueueResult.Closed : EnqueueResult.Full;
     }
 
@@ -408,7 +404,7 @@ public sealed partial class BatchingWriter : IEventTarget
 
     private void Complete(IngestEvent e, bool delivered)
     {
-        _budget.Release(e.Body.Length + EventOverheadBytes);
+        _budget.Release(e);
         if (delivered)
         {
             _metrics.EventsDelivered.Add(1, _targetTag);

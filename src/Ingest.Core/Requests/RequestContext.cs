@@ -49,4 +49,16 @@ public sealed class RequestContext
     /// request is a test-invoke; steps add lines with <c>context.Trace?.Write(...)</c>.
     /// </summary>
     public Diagnostics.ExecutionTrace? Trace { get; init; }
+
+    /// <summary>The path the route table matched (custom-domain base path already mapped); the request path when not set.</summary>
+    public string? MatchedPath { get; init; }
+
+    /// <summary>The template that matched <see cref="MatchedPath"/> (stage prefix included or not, as the request came); its parameters are the path parameters.</summary>
+    public Routing.RouteTemplate? MatchedTemplate { get; init; }
+
+    /// <summary>Sync routes: the status the backend answered with (access log integrationStatus); null when not called.</summary>
+    public int? IntegrationStatus { get; set; }
+
+    /// <summary>Sync routes: time spent in the backend call in milliseconds (access log integrationLatency); null when not called.</summary>
+    public double? IntegrationLatencyMs { get; set; }
 }

@@ -27,4 +27,9 @@ internal struct AccessLogEntry
     public string? Principal;
     public int Events;
     public string? FirewallRule;
+
+    // WebSocket lines: the connection, CONNECT / MESSAGE / DISCONNECT, and the close code of a DISCONNECT.
+    public string? ConnectionId;
+    public string? EventType;
+    public int? DisconnectStatusCode;
 }

@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.Globalization;
-using System.Text.Json;
 using System.Threading.Channels;
 using Ingest.Core.Configuration;
 using Ingest.Core.Diagnostics;
@@ -15,15 +13,18 @@ namespace Ingest.Gateway.AccessLog;
 /// </summary>
 internal sealed class AccessLogWriter : BackgroundService
 {
+    // Lines are formatted into one buffer and written with one system call per batch of about this size.
+    private const int BatchBytes = 64 * 1024;
+    // Longest a line waits in memory before it is written (when traffic is light).
+    private static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(50);
+
     private readonly Channel<AccessLogEntry>? _channel;
     private readonly AccessLogOptions _options;
     private readonly IngestMetrics _metrics;
     private Stream? _stream;
-    // Longest a line waits in memory before it is written (when traffic is light).
-    private static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(50);
-
     private long _fileBytes;
     private int _pendingLines;
+    private volatile bool _stopping;
 
     public AccessLogWriter(IngestConfig config, IngestMetrics metrics)
     {
@@ -52,64 +53,87 @@ internal sealed class AccessLogWriter : BackgroundService
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (_channel is null)
         {
-            return;
+            return Task.CompletedTask;
         }
+        // Opened here so that a sink that cannot be opened fails the start, not a later moment.
         _stream = Open();
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(64 * 1024);
-        // Relaxed escaping keeps '+' and '/' readable; the writer still escapes quotes and control characters.
-        using var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-        var reader = _channel.Reader;
-        try
+        // A thread of its own: formatting runs at the request rate, and a blocking write (a slow
+        // disk, a full stdout pipe) must not hold a thread-pool thread that requests need.
+        var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
         {
-            while (await reader.WaitToReadAsync(CancellationToken.None))
+            try
             {
-                Drain(reader, json, buffer);
-                if (buffer.WrittenCount < 32 * 1024 && !reader.Completion.IsCompleted)
-                {
-                    // Under load, gather lines for a moment so the sink sees few large writes
-                    // instead of one system call per request.
-                    await Task.Delay(FlushInterval, CancellationToken.None);
-                    Drain(reader, json, buffer);
-                }
-                await FlushAsync(buffer);
+                Run(_channel.Reader);
+                finished.SetResult();
             }
-        }
-        finally
+            catch (Exception e)
+            {
+                finished.SetException(e);
+            }
+        })
         {
-            await FlushAsync(buffer);
-            await _stream.FlushAsync(CancellationToken.None);
-            if (_stream is FileStream)
-            {
-                await _stream.DisposeAsync();
-            }
-        }
+            IsBackground = true,
+            Name = "Ingest access log",
+        };
+        thread.Start();
+        return finished.Task;
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         // Requests have finished by now (Kestrel stops first): write what is left, then exit.
+        _stopping = true;
         _channel?.Writer.TryComplete();
         await base.StopAsync(cancellationToken);
     }
 
-    /// <summary>Formats queued lines into <paramref name="buffer"/> until about 60 KiB.</summary>
-    private void Drain(ChannelReader<AccessLogEntry> reader, Utf8JsonWriter json, System.Buffers.ArrayBufferWriter<byte> buffer)
+    private void Run(ChannelReader<AccessLogEntry> reader)
     {
-        while (buffer.WrittenCount < 60 * 1024 && reader.TryRead(out var entry))
+        var buffer = new ArrayBufferWriter<byte>(2 * BatchBytes);
+        var formatter = new AccessLogFormatter();
+        try
         {
-            Format(json, entry);
-            json.Flush();
-            json.Reset(buffer);
-            buffer.Write("\n"u8);
+            // Blocks only when the channel is empty (AsTask allocates then, not per line).
+            while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+            {
+                FormatQueued(reader, formatter, buffer);
+                if (buffer.WrittenCount < BatchBytes / 2 && !_stopping)
+                {
+                    // Light traffic: gather lines for a moment so the sink sees few large writes
+                    // instead of one system call per request.
+                    Thread.Sleep(FlushInterval);
+                    FormatQueued(reader, formatter, buffer);
+                }
+                Flush(buffer);
+            }
+        }
+        finally
+        {
+            Flush(buffer);
+            _stream?.Flush();
+            if (_stream is FileStream)
+            {
+                _stream.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Formats queued lines into <paramref name="buffer"/> until about <see cref="BatchBytes"/>.</summary>
+    private void FormatQueued(ChannelReader<AccessLogEntry> reader, AccessLogFormatter formatter, ArrayBufferWriter<byte> buffer)
+    {
+        while (buffer.WrittenCount < BatchBytes && reader.TryRead(out var entry))
+        {
+            formatter.Write(entry, buffer);
             _pendingLines++;
         }
     }
 
-    private async Task FlushAsync(System.Buffers.ArrayBufferWriter<byte> buffer)
+    private void Flush(ArrayBufferWriter<byte> buffer)
     {
         if (buffer.WrittenCount == 0 || _stream is null)
         {
@@ -117,9 +141,8 @@ internal sealed class AccessLogWriter : BackgroundService
         }
         try
         {
-            await _stream.WriteAsync(buffer.WrittenMemory);
+            _stream.Write(buffer.WrittenSpan);
             _fileBytes += buffer.WrittenCount;
-            await _stream.FlushAsync();
             if (_stream is FileStream && _fileBytes >= _options.MaxFileBytes)
             {
                 Rotate();
@@ -163,7 +186,8 @@ internal sealed class AccessLogWriter : BackgroundService
         {
             Directory.CreateDirectory(directory);
         }
-        var stream = new FileStream(_options.Path, FileMode.Append, FileAccess.Write, FileShare.Read);
+        // No FileStream buffer: the batch is the buffer, written with one system call.
+        var stream = new FileStream(_options.Path, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
         _fileBytes = stream.Length;
         return stream;
     }
@@ -174,61 +198,5 @@ internal sealed class AccessLogWriter : BackgroundService
         _stream!.Dispose();
         File.Move(_options.Path, _options.Path + ".1", overwrite: true);
         _stream = Open();
-    }
-
-    internal static void Format(Utf8JsonWriter json, in AccessLogEntry e)
-    {
-        var time = DateTimeOffset.FromUnixTimeMilliseconds(e.RequestTimeMs);
-        json.WriteStartObject();
-        json.WriteString("requestId", e.RequestId);
-        WriteOptional(json, "clientRequestId", e.ClientRequestId);
-        Span<char> requestTime = stackalloc char[32];
-        time.TryFormat(requestTime, out var timeLength, "dd/MMM/yyyy:HH:mm:ss +0000", CultureInfo.InvariantCulture);
-        json.WriteString("requestTime", requestTime[..timeLength]);
-        json.WriteNumber("requestTimeEpoch", e.RequestTimeMs);
-        json.WriteString("httpMethod", e.HttpMethod);
-        json.WriteString("path", e.Path);
-        WriteOptional(json, "routeKey", e.RouteKey);
-        WriteOptional(json, "stage", e.Stage);
-        json.WriteNumber("status", e.Status);
-        json.WriteNumber("responseLength", e.ResponseLength);
-        json.WriteNumber("latency", Math.Round(e.LatencyMs, 3));
-        if (e.IntegrationLatencyMs is { } integrationLatency)
-        {
-            json.WriteNumber("integrationLatency", Math.Round(integrationLatency, 3));
-        }
-        else
-        {
-            json.WriteNull("integrationLatency");
-        }
-        if (e.IntegrationStatus is { } integrationStatus)
-        {
-            json.WriteNumber("integrationStatus", integrationStatus);
-        }
-        else
-        {
-            json.WriteNull("integrationStatus");
-        }
-        WriteOptional(json, "integrationError", e.IntegrationError);
-        WriteOptional(json, "sourceIp", e.SourceIp?.ToString());
-        WriteOptional(json, "userAgent", e.UserAgent);
-        WriteOptional(json, "apiKeyId", e.ApiKeyId);
-        WriteOptional(json, "principal", e.Principal);
-        json.WriteNumber("events", e.Events);
-        WriteOptional(json, "firewallRule", e.FirewallRule);
-        json.WriteEndObject();
-    }
-
-    // Every field is on every line (null when it does not apply), so log pipelines see one schema.
-    private static void WriteOptional(Utf8JsonWriter json, string name, string? value)
-    {
-        if (value is not null)
-        {
-            json.WriteString(name, value);
-        }
-        else
-        {
-            json.WriteNull(name);
-        }
     }
 }

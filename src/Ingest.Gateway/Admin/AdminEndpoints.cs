@@ -29,7 +29,8 @@ namespace Ingest.Gateway.Admin;
 /// <item><term>GET|POST /admin/deployments, POST /admin/deployments/{n}/activate</term><description>recorded deployments, deploy, rollback (see DeploymentEndpoints).</description></item>
 /// <item><term>GET /admin/usage</term><description>requests and events per API key id.</description></item>
 /// <item><term>POST /admin/test-invoke</term><description>run a request through the lifecycle as a dry run.</description></item>
-/// <item><term>POST /admin/flush-cache</term><description>empty the response and authorizer caches.</description></item>
+/// <item><term>GET|POST|DELETE /admin/connections/{id}</term><description>a WebSocket connection of this instance: describe it, push a message to it, close it; 410 when not open (see ConnectionsAdmin).</description></item>
+/// <item><term>POST /admin/flush-cache[?stage=NAME]</term><description>empty the response caches (every stage's, or one stage's); answers <c>{"flushed":entries}</c>.</description></item>
 /// </list>
 /// </remarks>
 internal sealed class AdminEndpoints(
@@ -41,7 +42,9 @@ internal sealed class AdminEndpoints(
     TestInvoker testInvoker,
     StatusPage statusPage,
     Deployments.DeploymentEndpoints deploymentApi,
-    QuotaUsage? quotas = null)
+    WebSockets.ConnectionsAdmin connectionsApi,
+    QuotaUsage? quotas = null,
+    Ingest.Core.Caching.ResponseCaches? responseCaches = null)
 {
     private const string RoutesPrefix = "/admin/routes/";
     private const string ExecutionLogSuffix = "/execution-log";
@@ -116,13 +119,7 @@ internal sealed class AdminEndpoints(
                 await UsageAsync(response);
                 return;
             case ("POST", "/admin/flush-cache"):
-                // No cache exists yet: nothing to flush.
-                await WriteJsonAsync(response, 200, json =>
-                {
-                    json.WriteStartObject();
-                    json.WriteNumber("flushed", 0);
-                    json.WriteEndObject();
-                });
+                await FlushCacheAsync(context);
                 return;
             case ("POST", "/admin/test-invoke"):
                 await TestInvokeAsync(context);
@@ -133,6 +130,11 @@ internal sealed class AdminEndpoints(
             await deploymentApi.HandleAsync(context, path);
             return;
         }
+        if (WebSockets.ConnectionsAdmin.Handles(path))
+        {
+            await connectionsApi.HandleAsync(context, path);
+            return;
+        }
         if (path.StartsWith(RoutesPrefix, StringComparison.Ordinal) && path.EndsWith(ExecutionLogSuffix, StringComparison.Ordinal)
             && path.Length > RoutesPrefix.Length + ExecutionLogSuffix.Length)
         {
@@ -141,6 +143,27 @@ internal sealed class AdminEndpoints(
         }
         var known = path is "/admin/routes" or "/admin/targets" or "/admin/stages" or "/admin/deployment" or "/admin/usage" or "/admin/flush-cache" or "/admin/test-invoke";
         await WriteAsync(response, known ? 405 : 404, Message(known ? "Method Not Allowed" : "Not Found"));
+    }
+
+    /// <summary>Empties the response caches, all or <c>?stage=NAME</c>'s; answers <c>{"flushed":entries}</c>.</summary>
+    private Task FlushCacheAsync(HttpContext context)
+    {
+        string? stage = context.Request.Query.TryGetValue("stage", out var given) ? given.ToString() : null;
+        if (stage is not null && !runtime.Current.Config.Stages.Exists(s => s.Name == stage))
+        {
+            return WriteAsync(context.Response, 404, Message($"No stage '{stage}' in the active deployment."));
+        }
+        var flushed = responseCaches?.Flush(stage) ?? 0;
+        return WriteJsonAsync(context.Response, 200, json =>
+        {
+            json.WriteStartObject();
+            json.WriteNumber("flushed", flushed);
+            if (stage is not null)
+            {
+                json.WriteString("stage", stage);
+            }
+            json.WriteEndObject();
+        });
     }
 
     /// <summary>Checks the bearer token in constant time. Writes the 401/403 and returns false when it fails.</summary>

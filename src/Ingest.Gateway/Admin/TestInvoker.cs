@@ -21,6 +21,18 @@ internal sealed class TestInvocation(TimeProvider time)
 
     public List<IngestEvent> Events { get; } = [];
 
+    /// <summary>Sync routes: what the backend answered (status, latency) or why the call failed.</summary>
+    public (int? Status, double? LatencyMs, string? Error)? Integration { get; private set; }
+
+    /// <summary>Called by the handler when a matched request is done.</summary>
+    public void Integrated(Ingest.Core.Requests.RequestContext context, string? error)
+    {
+        if (context.Route.SyncTarget is not null)
+        {
+            Integration = (context.IntegrationStatus, context.IntegrationLatencyMs, error);
+        }
+    }
+
     /// <summary>Called by the handler when the route matched.</summary>
     public ExecutionTrace Begin(Guid requestId) => Trace = new ExecutionTrace(requestId, logger: null, time, keepLines: true);
 }
@@ -77,6 +89,18 @@ internal sealed record TestInvokeRequest(string Method, string Path, IReadOnlyLi
 /// </summary>
 internal sealed class TestInvoker(IngestRequestHandler handler, GatewayRuntime runtime, GatewayOptions options)
 {
+    private static void WriteNullable(Utf8JsonWriter json, string name, double? value)
+    {
+        if (value is { } v)
+        {
+            json.WriteNumber(name, v);
+        }
+        else
+        {
+            json.WriteNull(name);
+        }
+    }
+
     public async Task WriteAsync(HttpContext admin, TestInvokeRequest request, Utf8JsonWriter json)
     {
         var http = new DefaultHttpContext();
@@ -127,6 +151,15 @@ internal sealed class TestInvoker(IngestRequestHandler handler, GatewayRuntime r
         json.WriteString("body", Encoding.UTF8.GetString(bytes));
         json.WriteNumber("latencyMs", Math.Round(latency.TotalMilliseconds, 3));
         Deployments.StagesReport.WriteMatchedStage(json, runtime.Current, http.Request);
+        if (invocation.Integration is { } integration)
+        {
+            // Sync routes: the backend was called for real, as test-invoke-method does.
+            json.WriteStartObject("integration");
+            WriteNullable(json, "status", integration.Status);
+            WriteNullable(json, "latencyMs", integration.LatencyMs is { } ms ? Math.Round(ms, 3) : null);
+            json.WriteString("error", integration.Error);
+            json.WriteEndObject();
+        }
         json.WritePropertyName("transformedRequest");
         if (invocation.Events.Count == 0)
         {

@@ -13,6 +13,11 @@ public static class ConfigFile
         new ServiceCollection().AddTargetKinds().BuildServiceProvider()
             .GetServices<ITargetKind>().ToDictionary(k => k.Type, StringComparer.Ordinal);
 
+    /// <summary>Sync (request/response) target kinds of this build, by type.</summary>
+    public static IReadOnlyDictionary<string, Ingest.Core.Integration.ISyncTargetKind> SyncTargetKinds { get; } =
+        new ServiceCollection().AddTargetKinds().BuildServiceProvider()
+            .GetServices<Ingest.Core.Integration.ISyncTargetKind>().ToDictionary(k => k.Type, StringComparer.Ordinal);
+
     /// <summary>Returns the configuration, or throws <see cref="ConfigException"/> with every problem.</summary>
     public static IngestConfig Load(string path)
     {
@@ -21,7 +26,7 @@ public static class ConfigFile
             throw new ConfigException([$"{path}: no such file. Pass --config PATH (default ./ingest.yaml)."]);
         }
         var config = ConfigLoader.LoadFile(path);
-        var errors = ConfigValidator.Validate(config, TargetKinds);
+        var errors = ConfigValidator.Validate(config, TargetKinds, SyncTargetKinds);
         if (errors.Count > 0)
         {
             throw new ConfigException(errors);

@@ -126,7 +126,7 @@ internal sealed partial class DeploymentActivator(
         {
             return Refuse(e.Errors);
         }
-        var errors = ConfigValidator.Validate(config, targetFactory.Kinds);
+        var errors = ConfigValidator.Validate(config, targetFactory.Kinds, targetFactory.SyncKinds);
         if (stage is not null && !config.Stages.Any(s => s.Name == stage))
         {
             var known = config.Stages.Count == 0 ? "it has no stages (omit --stage)" : $"its stages are {string.Join(", ", config.Stages.Select(s => s.Name))}";
@@ -153,7 +153,9 @@ internal sealed partial class DeploymentActivator(
         {
             if (previousInstances.ContainsKey(name)
                 && runtime.Targets.TryGetValue(name, out var running)
-                && Fingerprint(config, instances, name, 0) == Fingerprint(current.Config, previousInstances, name, 0))
+                && Fingerprint(config, instances, name, 0) == Fingerprint(current.Config, previousInstances, name, 0)
+                && (!targetFactory.SyncKinds.ContainsKey(instances[name].Options.Type)
+                    || Ingest.Core.Integration.SyncTargetSlot.RootSettings(config) == Ingest.Core.Integration.SyncTargetSlot.RootSettings(current.Config)))
             {
                 keep[name] = running;
             }

@@ -36,7 +36,7 @@ internal static class RecordedDeployment
         {
             var baseDirectory = Path.GetDirectoryName(record.Source ?? options.ConfigFile ?? Path.GetFullPath("ingest.yaml"))!;
             var loaded = ConfigLoader.Load(store.Content(record.Number), baseDirectory);
-            var errors = ConfigValidator.Validate(loaded, ConfigFile.TargetKinds);
+            var errors = ConfigValidator.Validate(loaded, ConfigFile.TargetKinds, ConfigFile.SyncTargetKinds);
             if (errors.Count > 0)
             {
                 throw new ConfigException(errors);

@@ -12,9 +12,14 @@ using Ingest.Gateway.Admin;
 using Ingest.Gateway.Deployments;
 using Ingest.Gateway.Hosting.Tls;
 using Ingest.Gateway.Requests;
+using Ingest.Gateway.WebSockets;
+using Ingest.Targets.DynamoDb;
+using Ingest.Targets.Http;
 using Ingest.Targets.Kinesis;
+using Ingest.Targets.Lambda;
 using Ingest.Targets.S3;
 using Ingest.Targets.Sqs;
+using Ingest.Targets.StepFunctions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -32,7 +37,8 @@ public static class GatewayHost
 {
     /// <summary>Target kinds this build has. A new kind is one project plus one line here.</summary>
     public static IServiceCollection AddTargetKinds(this IServiceCollection services) =>
-        services.AddSqsTarget().AddKinesisTarget().AddS3ClaimCheck();
+        services.AddSqsTarget().AddKinesisTarget().AddS3ClaimCheck().AddS3Target()
+            .AddHttpTarget().AddDynamoDbTarget().AddLambdaTarget().AddStepFunctionsTarget();
 
     /// <summary>Builds (does not start) a gateway for a validated configuration.</summary>
     public static WebApplication Build(IngestConfig config, GatewayOptions? options = null)
@@ -50,6 +56,8 @@ public static class GatewayHost
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // YARP logs every forwarded request at Information; the access log has them already.
+        builder.Logging.AddFilter("Yarp", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = (options.DrainTimeout ?? config.DrainTimeout) + TimeSpan.FromSeconds(5));
@@ -67,26 +75,32 @@ public static class GatewayHost
         services.AddIngestThrottling();
         services.AddIngestIdempotency();
         services.AddSingleton<IngestMetrics>();
+        services.AddSingleton(sp => new Ingest.Core.Caching.ResponseCaches(options.TimeProvider));
         services.AddSingleton(sp => new TargetFactory(
             sp.GetServices<ITargetKind>(),
             sp.GetRequiredService<IngestMetrics>(),
             sp.GetRequiredService<ILoggerFactory>(),
             options.TimeProvider,
-            options.WrapHttpHandler));
+            options.WrapHttpHandler,
+            sp.GetServices<Ingest.Core.Integration.ISyncTargetKind>(),
+            sp));
         // Registration order matters: the runtime starts first and stops last, after Kestrel.
         services.AddSingleton<AccessLogWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<AccessLogWriter>());
         services.AddSingleton<GatewayRuntime>();
         services.AddHostedService(sp => sp.GetRequiredService<GatewayRuntime>());
         services.AddDeployments();
+        services.AddSingleton<Integration.SyncInvoker>();
         services.AddSingleton<IngestRequestHandler>();
         services.AddSingleton<TlsListeners>();
         services.AddAdminConsole();
+        services.AddIngestWebSockets();
         options.ConfigureServices?.Invoke(services);
         services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(IngestMetrics.MeterName).ExportOwnMetersOnly().AddPrometheusExporter());
 
         var app = builder.Build();
-        var errors = ConfigValidator.Validate(config, app.Services.GetRequiredService<TargetFactory>().Kinds);
+        var targetFactory = app.Services.GetRequiredService<TargetFactory>();
+        var errors = ConfigValidator.Validate(config, targetFactory.Kinds, targetFactory.SyncKinds);
         if (errors.Count > 0)
         {
             throw new ConfigException(errors);
@@ -102,6 +116,7 @@ public static class GatewayHost
             admin.Run(adminEndpoints.HandleAsync);
         });
         TlsListeners.UseRedirectsAndHsts(app, config);
+        app.UseIngestWebSockets();
         app.Run(handler.HandleAsync);
         return app;
     }

@@ -30,7 +30,8 @@ internal sealed class IngestRequestHandler(
     GatewayOptions options,
     ExecutionLogSwitches executionLog,
     UsageCounters usage,
-    StatusBoard status)
+    StatusBoard status,
+    Integration.SyncInvoker sync)
 {
     private static readonly KeyValuePair<string, object?> BufferFullReason = new("reason", "buffer_full");
     private static readonly Rejection RequestTimeout = new(408, "Request Timeout");
@@ -48,7 +49,7 @@ internal sealed class IngestRequestHandler(
         var request = http.Request;
         var response = http.Response;
         var now = _time.GetUtcNow();
-        var requestId = Guid.CreateVersion7(now);
+        var requestId = RequestId.NewVersion7(now);
         var headers = request.Headers;
         var traceParent = TraceContext.Next(headers.TryGetValue("traceparent", out var incomingTrace) ? incomingTrace.ToString() : null);
         response.Headers["x-request-id"] = requestId.ToString();
@@ -79,7 +80,7 @@ internal sealed class IngestRequestHandler(
                 return;
             }
             var routes = snapshot.RoutesFor(request);
-            var match = routes.Match(request.Method, path, out route, out _, out var allow);
+            var match = routes.Match(request.Method, path, out route, out var matchedTemplate, out var allow);
             // Step 2: firewall rules, the gateway's and the matched route's (test-invoke skips them, as it skips the resource policy).
             var firewall = invocation is not null ? default
                 : await (match == RouteMatchKind.Found ? route!.Firewall : snapshot.Firewall).InspectAsync(http, log.SourceIp);
@@ -112,6 +113,8 @@ internal sealed class IngestRequestHandler(
                     SkipResourcePolicy = invocation is not null,
                     DryRunEvents = invocation?.Events,
                     Trace = invocation is not null ? invocation.Begin(requestId) : executionLog.Begin(route.RouteKey, requestId),
+                    MatchedPath = path,
+                    MatchedTemplate = matchedTemplate,
                 };
                 context.Trace?.Started(context);
                 (log.ResponseLength, log.Events) = await IngestAsync(context, traceParent, now);
@@ -158,6 +161,8 @@ internal sealed class IngestRequestHandler(
                 log.Principal = context.Principal;
                 log.FirewallRule = context.FirewallRule;
                 log.IntegrationError ??= context.RejectionReason;
+                (log.IntegrationStatus, log.IntegrationLatencyMs) = (context.IntegrationStatus, context.IntegrationLatencyMs);
+                invocation?.Integrated(context, log.IntegrationError);
                 context.Trace?.Write($"Method completed with status: {log.Status}{(log.IntegrationError is { } error ? $" ({error})" : "")}");
             }
             if (invocation is null)
@@ -190,14 +195,14 @@ internal sealed class IngestRequestHandler(
 
         var trace = context.Trace;
         var rejection = (context.SkipResourcePolicy ? null : Traced(trace, "Resource policy", route.Policy.Check(context)))
-            ?? Traced(trace, "Payload headers (size, content type)", route.Payload.CheckHeaders(request));
+            ?? Traced(trace, "Payload headers (size, content type)", Integration.SyncInvoker.WithoutBody(route, request) ? null : route.Payload.CheckHeaders(request));
         if (rejection is null && route.Auth.NeedsBody)
         {
             rejection = await ReadBodyAsync(context);
         }
         rejection ??= TracedAuthentication(context, await route.Auth.AuthenticateAsync(context, http.RequestAborted))
             ?? Traced(trace, "Throttle", await route.Throttle.AcquireAsync(context))
-            ?? Traced(trace, "Buffer capacity", Backpressure(request));
+            ?? (route.SyncTarget is null ? Traced(trace, "Buffer capacity", Backpressure(request)) : null);
         if (rejection is null && route.Idempotency is { } idempotency)
         {
             var start = await idempotency.BeginAsync(context);
@@ -206,6 +211,11 @@ internal sealed class IngestRequestHandler(
                 return (start.ReplayedLength, 0);
             }
             rejection = start.Rejection;
+        }
+        if (rejection is null && route.SyncTarget is not null)
+        {
+            // Sync targets: the backend's answer, no channel and no events.
+            return (await sync.InvokeAsync(context, traceParent, now, runtime.Current.RestV1), 0);
         }
         if (rejection is null && context.Body is null)
         {

@@ -87,12 +87,30 @@ public sealed class KinesisRecordEncoder
     /// <summary>Builds the record (envelope and partition key) for <paramref name="e"/>.</summary>
     public KinesisRecord Encode(IngestEvent e)
     {
-        var body = e.Body.Span;
+        var embedBody = Inspect(e, out var fieldValue);
+        BuildEnvelope(e, embedBody, keep: true, out var data);
+        return new KinesisRecord(data!, SelectKey(e, fieldValue));
+    }
+
+    /// <summary>
+    /// <see cref="KinesisRecord.WireBytes"/> of the record <see cref="Encode"/> would build, without
+    /// keeping it: the envelope is written to a per-thread scratch buffer and only counted, so a
+    /// queued event does not hold a second copy of its body.
+    /// </summary>
+    public int MeasureWireBytes(IngestEvent e)
+    {
+        var embedBody = Inspect(e, out var fieldValue);
+        var envelope = BuildEnvelope(e, embedBody, keep: false, out _);
+        return envelope + KeyByteCount(e, fieldValue);
+    }
+
+    /// <summary>True when the body is embedded as JSON; captures the partition key's JSON field.</summary>
+    private bool Inspect(IngestEvent e, out string? fieldValue)
+    {
+        fieldValue = null;
         var jsonType = IsJsonContentType(e.ContentType);
-        string? fieldValue = null;
-        var validJson = (jsonType || _jsonField is not null) && ScanJson(body, _jsonField, out fieldValue);
-        var data = BuildEnvelope(e, embedBody: jsonType && validJson);
-        return new KinesisRecord(data, SelectKey(e, fieldValue));
+        var validJson = (jsonType || _jsonField is not null) && ScanJson(e.Body.Span, _jsonField, out fieldValue);
+        return jsonType && validJson;
     }
 
     /// <summary>True for <c>application/json</c> and <c>type/subtype+json</c>, parameters ignored.</summary>
@@ -115,22 +133,33 @@ public sealed class KinesisRecordEncoder
 
     private string SelectKey(IngestEvent e, string? jsonFieldValue)
     {
-        var key = _headerName is not null ? e.Header(_headerName)
-            : _jsonField is not null ? jsonFieldValue
-            : null;
+        var key = ConfiguredKey(e, jsonFieldValue);
         if (string.IsNullOrEmpty(key))
         {
             // Missing source, or random: the event id is unique and stable across retries.
             return e.Id.ToString("D", CultureInfo.InvariantCulture);
         }
-        if (key.Length > MaxPartitionKeyLength)
-        {
-            // Do not cut a surrogate pair in half: Kinesis would reject the invalid UTF-16.
-            var length = char.IsHighSurrogate(key[MaxPartitionKeyLength - 1]) ? MaxPartitionKeyLength - 1 : MaxPartitionKeyLength;
-            key = key[..length];
-        }
-        return key;
+        return key.Length > MaxPartitionKeyLength ? key[..KeyLength(key)] : key;
     }
+
+    /// <summary>UTF-8 bytes of <see cref="SelectKey"/>'s key, without building it.</summary>
+    private int KeyByteCount(IngestEvent e, string? jsonFieldValue)
+    {
+        var key = ConfiguredKey(e, jsonFieldValue);
+        // An event id in "D" format is 36 ASCII characters.
+        return string.IsNullOrEmpty(key) ? 36 : Encoding.UTF8.GetByteCount(key.AsSpan(0, KeyLength(key)));
+    }
+
+    private string? ConfiguredKey(IngestEvent e, string? jsonFieldValue) =>
+        _headerName is not null ? e.Header(_headerName)
+        : _jsonField is not null ? jsonFieldValue
+        : null;
+
+    // Do not cut a surrogate pair in half: Kinesis would reject the invalid UTF-16.
+    private static int KeyLength(string key) =>
+        key.Length <= MaxPartitionKeyLength ? key.Length
+        : char.IsHighSurrogate(key[MaxPartitionKeyLength - 1]) ? MaxPartitionKeyLength - 1
+        : MaxPartitionKeyLength;
 
     /// <summary>
     /// One pass over the body: true when it is a single valid UTF-8 JSON value; captures the
@@ -179,7 +208,8 @@ public sealed class KinesisRecordEncoder
         return true;
     }
 
-    private static byte[] BuildEnvelope(IngestEvent e, bool embedBody)
+    /// <summary>Writes the envelope; returns its length, and a copy in <paramref name="data"/> when <paramref name="keep"/>.</summary>
+    private static int BuildEnvelope(IngestEvent e, bool embedBody, bool keep, out byte[]? data)
     {
         var scratch = t_scratch ??= new ArrayBufferWriter<byte>(4096);
         scratch.ResetWrittenCount();
@@ -196,7 +226,8 @@ public sealed class KinesisRecordEncoder
         {
             WriteEnvelope(writer, e, embedBody);
             writer.Flush();
-            return scratch.WrittenSpan.ToArray();
+            data = keep ? scratch.WrittenSpan.ToArray() : null;
+            return scratch.WrittenCount;
         }
         catch
         {

@@ -227,7 +227,7 @@ public sealed class BatchingWriterTests : IAsyncDisposable
     [Fact]
     public async Task While_the_circuit_is_open_queued_events_wait_until_the_budget_refuses_new_ones()
     {
-        var budget = new BufferBudget(20 * (100 + 256));
+        var budget = new BufferBudget(20 * BufferBudget.SizeOf(Event(100)));
         var writer = Start(maxRecords: 2, maxInFlight: 1, circuit: Breaker, budget: budget);
         _sender.ThrowOnCall = _ => true;
         writer.TryEnqueue(Event(100));

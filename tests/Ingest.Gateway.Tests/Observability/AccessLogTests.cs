@@ -158,15 +158,7 @@ public class AccessLogTests
         Events = 1,
     };
 
-    private static long LineBytes(AccessLogEntry entry)
-    {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            AccessLogWriter.Format(json, entry);
-        }
-        return buffer.Length + 1;
-    }
+    private static long LineBytes(AccessLogEntry entry) => new AccessLogFormatter().Write(entry, new System.Buffers.ArrayBufferWriter<byte>());
 
     private static int CountLines(string path)
     {
