@@ -227,24 +227,17 @@ internal sealed class HttpTarget : ISyncTarget
     {
         public bool Overflowed { get; private set; }
 
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
-        public override void Write(ReadOnlySpan<byte> buffer)
-        {
-            Check(buffer.Length);
-            base.Write(buffer);
-        }
-
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            Check(buffer.Length);
-            return base.WriteAsync(buffer, cancellationToken);
-        }
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        // MemoryStream sends every other write (span, async) of a derived class through this one.
+        public override void Write(byte[] buffer, int offset, int count)
         {
             Check(count);
-            return base.WriteAsync(buffer, offset, count, cancellationToken);
+            base.Write(buffer, offset, count);
+        }
+
+        public override void WriteByte(byte value)
+        {
+            Check(1);
+            base.WriteByte(value);
         }
 
         private void Check(int count)

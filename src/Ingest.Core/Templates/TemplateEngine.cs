@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.ExceptionServices;
 using System.Text.RegularExpressions;
 using Fluid;
 using Fluid.Values;
@@ -12,7 +13,7 @@ namespace Ingest.Core.Templates;
 /// </summary>
 internal static partial class TemplateEngine
 {
-    /// <summary>Nesting of scopes (<c>for</c>, <c>if</c>, ...) a render may reach.</summary>
+    /// <summary>Nesting of scopes (<c>for</c>, <c>tablerow</c>, ...) a render may reach.</summary>
     public const int MaxRecursion = 64;
 
     private static readonly FluidParser Parser = new(new FluidParserOptions { AllowFunctions = false, AllowParentheses = false, AllowLiquidTag = false });
@@ -59,9 +60,25 @@ internal static partial class TemplateEngine
         else
         {
             outcome = NotParsed;
-            var thread = new Thread(() => outcome = ParseBounded(source), LargeStackBytes) { Name = "template parser" };
+            ExceptionDispatchInfo? failure = null;
+            var thread = new Thread(
+                () =>
+                {
+                    // An exception must not end the process from this thread: it is thrown again on the caller's.
+                    try
+                    {
+                        outcome = ParseBounded(source);
+                    }
+                    catch (Exception ex)
+                    {
+                        failure = ExceptionDispatchInfo.Capture(ex);
+                    }
+                },
+                LargeStackBytes)
+            { Name = "template parser" };
             thread.Start();
             thread.Join();
+            failure?.Throw();
         }
         error = outcome.Error;
         return outcome.Template;
