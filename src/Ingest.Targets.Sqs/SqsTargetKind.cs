@@ -2,6 +2,7 @@ using Amazon;
 using Amazon.Runtime;
 using Amazon.SQS;
 using Amazon.SQS.Model;
+using Ingest.Core.Aws;
 using Ingest.Core.Configuration;
 using Ingest.Core.Pipeline;
 using Microsoft.Extensions.Logging;
@@ -108,7 +109,7 @@ public sealed partial class SqsTargetKind : ITargetKind
             config.RegionEndpoint = RegionEndpoint.GetBySystemName(context.Aws.Region);
         }
 
-        SqsHttpClientFactory? httpFactory = null;
+        AwsSdkHttpClientFactory? httpFactory = null;
         if (context.WrapHttpHandler is { } wrap)
         {
             var sockets = new SocketsHttpHandler
@@ -117,7 +118,7 @@ public sealed partial class SqsTargetKind : ITargetKind
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
                 ConnectTimeout = TimeSpan.FromSeconds(10),
             };
-            httpFactory = new SqsHttpClientFactory(wrap(name, sockets));
+            httpFactory = new AwsSdkHttpClientFactory(wrap(name, sockets));
             config.HttpClientFactory = httpFactory;
         }
 
@@ -199,7 +200,7 @@ public sealed partial class SqsTargetKind : ITargetKind
         (int)Math.Clamp(options.MaxRecordBytes ?? SqsBatchSender.DefaultMaxRecordBytes, SqsBatchSender.MinRecordBytes, SqsBatchSender.DefaultMaxRecordBytes);
 
     /// <summary>The client and the HTTP factory a sender owns.</summary>
-    private sealed class OwnedClient(AmazonSQSClient client, SqsHttpClientFactory? httpFactory) : IDisposable
+    private sealed class OwnedClient(AmazonSQSClient client, AwsSdkHttpClientFactory? httpFactory) : IDisposable
     {
         public void Dispose()
         {

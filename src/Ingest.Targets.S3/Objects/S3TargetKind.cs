@@ -1,6 +1,7 @@
 using Amazon;
 using Amazon.Runtime;
 using Amazon.S3;
+using Ingest.Core.Aws;
 using Ingest.Core.Configuration;
 using Ingest.Core.Integration;
 using Ingest.Core.Routing;
@@ -94,10 +95,10 @@ public sealed class S3TargetKind : ISyncTargetKind
         {
             config.RegionEndpoint = RegionEndpoint.GetBySystemName(aws.Region);
         }
-        S3HttpClientFactory? httpFactory = null;
+        AwsSdkHttpClientFactory? httpFactory = null;
         if (context.WrapHttpHandler is { } wrap)
         {
-            httpFactory = new S3HttpClientFactory(wrap(name, new SocketsHttpHandler
+            httpFactory = new AwsSdkHttpClientFactory(wrap(name, new SocketsHttpHandler
             {
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
                 ConnectTimeout = TimeSpan.FromSeconds(10),

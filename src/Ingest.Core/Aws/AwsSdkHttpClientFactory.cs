@@ -1,12 +1,13 @@
 using Amazon.Runtime;
 
-namespace Ingest.Targets.S3.Objects;
+namespace Ingest.Core.Aws;
 
 /// <summary>
-/// Gives the S3 client an HttpClient over a handler we built (and that a test may have wrapped to
-/// inject faults). One shared client per target, disposed with it.
+/// Gives an AWS SDK client (SQS, S3) an HttpClient over a handler we built (and that a test or proxy may have
+/// wrapped). The SDK asks for a client on every request when its own cache is off, so this
+/// factory hands out one shared client; it is disposed with the sender.
 /// </summary>
-internal sealed class S3HttpClientFactory(HttpMessageHandler handler) : HttpClientFactory, IDisposable
+public sealed class AwsSdkHttpClientFactory(HttpMessageHandler handler) : HttpClientFactory, IDisposable
 {
     private readonly Lock _gate = new();
     private HttpClient? _client;
@@ -29,7 +30,7 @@ internal sealed class S3HttpClientFactory(HttpMessageHandler handler) : HttpClie
         }
     }
 
-    // The SDK's cache is process-wide and keyed by configuration text: targets with different
+    // The SDK's cache is process-wide and keyed by configuration text: two targets with different
     // handlers but equal settings would share one. Keep ours per factory instead.
     public override bool UseSDKHttpClientCaching(IClientConfig clientConfig) => false;
 

@@ -1,13 +1,12 @@
 using System.Net;
 using Amazon.Runtime;
 using Amazon.Runtime.Credentials;
-using Ingest.Core.Aws;
 using Ingest.Core.Configuration;
 
-namespace Ingest.Targets.Lambda;
+namespace Ingest.Core.Aws;
 
 /// <summary>Endpoint, credentials and HTTP handler of a target that calls an AWS service with SigV4.</summary>
-internal static class AwsTargetSettings
+public static class AwsTargetSettings
 {
     /// <summary>Checks <c>aws.endpoints.KEY</c> and that static keys come in pairs.</summary>
     public static void Validate(string where, string endpointKey, string example, AwsOptions aws, ICollection<string> errors)
