@@ -24,6 +24,10 @@ COPY --from=build /app .
 RUN mkdir -p /etc/ingest /var/lib/ingest && chown "$APP_UID" /var/lib/ingest
 VOLUME /var/lib/ingest
 WORKDIR /var/lib/ingest
+# A 4 MiB gen0 budget instead of one sized from the L3 cache (tens of MiB): with the backend down
+# and the buffer full, peak RSS 182-189 instead of 198-207 MiB (64 MiB buffer), the same CPU per
+# request. The runtime reads this setting from the environment only.
+ENV DOTNET_GCgen0size=0x400000
 # The image's unprivileged user (uid 1654).
 USER $APP_UID
 # 8080: public listener, 9090: admin (health, metrics). Both as set in the mounted config.

@@ -93,7 +93,7 @@ public sealed class HttpTargetKind : ISyncTargetKind
     {
         var urls = Urls(options).Select(u => UrlTemplate.TryParse(u, out _)!).ToList();
         var destinations = new DestinationSet(urls, options.LoadBalancing, context.TimeProvider);
-        HttpMessageHandler handler = new SocketsHttpHandler
+        HttpMessageHandler handler = new HeadersWithBodyHandler(new SocketsHttpHandler
         {
             UseProxy = false,
             AllowAutoRedirect = false,
@@ -103,7 +103,7 @@ public sealed class HttpTargetKind : ISyncTargetKind
             // The gateway sends its own traceparent (the one in its answer), not the ambient Activity's.
             ActivityHeadersPropagator = null,
             ConnectTimeout = TimeSpan.FromSeconds(15),
-        };
+        });
         if (context.WrapHttpHandler is { } wrap)
         {
             handler = wrap(name, handler);
@@ -114,7 +114,7 @@ public sealed class HttpTargetKind : ISyncTargetKind
             ? new HealthProber(name, destinations, invoker, health, context.TimeProvider, logger)
             : null;
         var forwarder = context.Services.GetService<IHttpForwarder>() ?? OwnForwarder.Value;
-        return new HttpTarget(name, forwarder, invoker, new ProxyTransformer(options.RequestHeaders, options.ResponseHeaders), destinations, prober, context.TimeProvider);
+        return new HttpTarget(name, forwarder, invoker, new ProxyTransformer(urls, options.RequestHeaders, options.ResponseHeaders), destinations, prober, context.TimeProvider);
     }
 
     private static IEnumerable<string> Urls(TargetOptions options) =>

@@ -12,18 +12,19 @@ namespace Ingest.Targets.Http;
 /// <c>x-request-id</c> and <c>traceparent</c> answer headers win over the backend's.
 /// Hop-by-hop headers are YARP's business.
 /// </summary>
-internal sealed class ProxyTransformer(HeaderRewriteOptions? requestHeaders, HeaderRewriteOptions? responseHeaders) : HttpTransformer
+internal sealed class ProxyTransformer(IReadOnlyList<UrlTemplate> urls, HeaderRewriteOptions? requestHeaders, HeaderRewriteOptions? responseHeaders) : HttpTransformer
 {
     private readonly KeyValuePair<string, string>[] _setRequest = [.. requestHeaders?.Set ?? []];
     private readonly string[] _removeRequest = [.. requestHeaders?.Remove ?? []];
     private readonly KeyValuePair<string, string>[] _setResponse = [.. responseHeaders?.Set ?? []];
     private readonly string[] _removeResponse = [.. responseHeaders?.Remove ?? []];
 
+
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
         // destinationPrefix is the whole URL of this call (path parameters and query filled in).
-        proxyRequest.RequestUri = new Uri(destinationPrefix, UriKind.Absolute);
+        proxyRequest.RequestUri = UriOf(destinationPrefix);
         var headers = proxyRequest.Headers;
         headers.Host = null;
         var request = httpContext.Request;
@@ -56,6 +57,19 @@ internal sealed class ProxyTransformer(HeaderRewriteOptions? requestHeaders, Hea
                 content.Headers.TryAddWithoutValidation(name, value);
             }
         }
+    }
+
+    /// <summary>A destination's URL parsed once when the call added nothing to it, else parsed now.</summary>
+    private Uri UriOf(string url)
+    {
+        foreach (var template in urls)
+        {
+            if (template.FixedUri is { } fixedUri && string.Equals(fixedUri.OriginalString, url, StringComparison.Ordinal))
+            {
+                return fixedUri;
+            }
+        }
+        return new Uri(url, UriKind.Absolute);
     }
 
     public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)

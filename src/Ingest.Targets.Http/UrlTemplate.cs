@@ -20,6 +20,7 @@ internal sealed class UrlTemplate
         Origin = origin;
         _parts = parts;
         _query = query;
+        FixedUri = HasParameters || query.Length > 0 || !Uri.TryCreate(parts[0].Text, UriKind.Absolute, out var uri) ? null : uri;
     }
 
     /// <summary>The URL as configured.</summary>
@@ -27,6 +28,12 @@ internal sealed class UrlTemplate
 
     /// <summary><c>scheme://host:port</c>: where health probes go.</summary>
     public string Origin { get; }
+
+    /// <summary>
+    /// A URL without placeholders and query, parsed once: what <see cref="Build"/> returns when the call
+    /// adds nothing (no greedy value, no client query). Null for other URLs.
+    /// </summary>
+    public Uri? FixedUri { get; }
 
     /// <summary>Names of the placeholders, without <c>+</c>.</summary>
     public IEnumerable<string> ParameterNames => _parts.Where(p => p.IsParameter).Select(p => p.Text);

@@ -1,8 +1,3 @@
-using System.Net;
-using System.Runtime.CompilerServices;
-using Amazon.Runtime;
-using Amazon.SQS;
-using Amazon.SQS.Model;
 using Ingest.Core.Events;
 using Ingest.Core.Pipeline;
 using Microsoft.Extensions.Logging;
@@ -31,7 +26,8 @@ public sealed record SqsSenderOptions
 /// reports each entry's outcome. Bodies go as text when they are XML-legal UTF-8, else base64 with
 /// <c>ingest-encoding: base64</c>. FIFO queues get a message group id and the event id as
 /// deduplication id. Retries, backoff and dead letters are the <see cref="BatchingWriter"/>'s job:
-/// the SQS client must be built with <c>MaxErrorRetry = 0</c>.
+/// the client makes one attempt per call. A resent entry is written again from its event: that
+/// costs about as much as looking up a kept copy.
 /// </summary>
 public sealed partial class SqsBatchSender : IBatchSender, IDisposable
 {
@@ -47,34 +43,14 @@ public sealed partial class SqsBatchSender : IBatchSender, IDisposable
     /// <summary>Smallest configurable message size (SQS <c>MaximumMessageSize</c> minimum).</summary>
     public const int MinRecordBytes = 1024;
 
-    // Error codes that mean "slow down" or "try again": the call failed as a whole and nothing was stored.
-    private static readonly HashSet<string> TransientErrorCodes = new(StringComparer.Ordinal)
-    {
-        "ThrottlingException", "Throttling", "ThrottledException", "RequestThrottled", "RequestThrottledException",
-        "AWS.SimpleQueueService.RequestThrottled", "TooManyRequestsException", "RequestLimitExceeded",
-        "SlowDown", "KmsThrottled", "AWS.SimpleQueueService.KmsThrottled",
-        "InternalError", "InternalFailure", "ServiceUnavailable", "AWS.SimpleQueueService.ServiceUnavailable",
-        "RequestTimeout", "RequestTimeoutException", "RequestExpired", "RequestTimeTooSkewed", "IDPCommunicationError",
-    };
-
-    private readonly IAmazonSQS _client;
+    private readonly SqsClient _client;
     private readonly IDisposable? _owned;
     private readonly string _queueUrl;
     private readonly SqsGroupIdSource? _fifoGroup;
     private readonly ILogger _logger;
 
-    // Entries that must be sent again keep their built form, so a retry neither re-encodes the body
-    // nor re-parses the group id. Weak keys: an event that leaves the writer any other way (dead
-    // letter, shutdown) takes its entry with it.
-    private readonly ConditionalWeakTable<IngestEvent, SendMessageBatchRequestEntry> _retryEntries = new();
-
-    /// <summary>Creates a sender over a client the caller owns and disposes.</summary>
-    public SqsBatchSender(IAmazonSQS client, SqsSenderOptions options, ILogger logger)
-        : this(client, options, logger, owned: null)
-    {
-    }
-
-    internal SqsBatchSender(IAmazonSQS client, SqsSenderOptions options, ILogger logger, IDisposable? owned)
+    /// <summary>Creates a sender over <paramref name="client"/>; <paramref name="owned"/> (the client and what else the sender owns) is disposed with it.</summary>
+    internal SqsBatchSender(SqsClient client, SqsSenderOptions options, ILogger logger, IDisposable? owned = null)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.QueueUrl);
@@ -109,139 +85,37 @@ public sealed partial class SqsBatchSender : IBatchSender, IDisposable
     public async Task SendAsync(IReadOnlyList<IngestEvent> batch, EntryOutcome[] outcomes, CancellationToken cancellationToken)
     {
         var count = batch.Count;
-        var entries = new List<SendMessageBatchRequestEntry>(count);
-        var cached = new bool[count];
-        for (var i = 0; i < count; i++)
-        {
-            var e = batch[i];
-            if (_retryEntries.TryGetValue(e, out var entry))
-            {
-                cached[i] = true;
-            }
-            else
-            {
-                entry = SqsMessageFormat.BuildEntry(e, _fifoGroup);
-            }
-            entries.Add(entry);
-        }
-
-        SendMessageBatchResponse response;
+        IReadOnlyList<SqsEntryFailure> failures;
         try
         {
-            response = await _client.SendMessageBatchAsync(new SendMessageBatchRequest { QueueUrl = _queueUrl, Entries = entries }, cancellationToken);
+            failures = await _client.SendMessageBatchAsync(_queueUrl, batch, _fifoGroup, outcomes, cancellationToken);
         }
-        catch (AmazonServiceException ex) when (!IsTransient(ex))
+        catch (SqsServiceException ex) when (!ex.IsTransient)
         {
             // Nothing in this call can succeed by resending it (missing queue, access denied, bad
             // request): dead-letter now instead of burning every retry.
-            LogBatchRefused(_logger, _queueUrl, count, ex.ErrorCode ?? ex.GetType().Name, ex.Message);
+            LogBatchRefused(_logger, _queueUrl, count, ex.ErrorCode, ex.Message);
             outcomes.AsSpan(0, count).Fill(EntryOutcome.Rejected);
-            Forget(batch, cached);
             return;
         }
-        catch
-        {
-            // Throttling, 5xx, network or timeout: the writer retries the whole batch.
-            Remember(batch, entries, cached);
-            throw;
-        }
+        // Anything else (throttling, 5xx, an unreadable answer, network, timeout) propagates: the
+        // writer retries the whole batch.
 
-        // An entry the response does not mention may or may not be stored: resend (at least once).
-        outcomes.AsSpan(0, count).Fill(EntryOutcome.Retry);
-        if (response.Successful is { } successful)
+        for (var i = 0; i < failures.Count; i++)
         {
-            foreach (var ok in successful)
+            var fail = failures[i];
+            if (fail.SenderFault)
             {
-                var i = IndexOf(entries, ok.Id);
-                if (i >= 0)
-                {
-                    outcomes[i] = EntryOutcome.Delivered;
-                }
+                LogEntryRejected(_logger, _queueUrl, batch[fail.Index].Id, fail.Code, fail.Message);
             }
-        }
-        if (response.Failed is { } failed)
-        {
-            foreach (var fail in failed)
+            else
             {
-                var i = IndexOf(entries, fail.Id);
-                if (i < 0)
-                {
-                    continue;
-                }
-                if (fail.SenderFault == true)
-                {
-                    outcomes[i] = EntryOutcome.Rejected;
-                    LogEntryRejected(_logger, _queueUrl, batch[i].Id, fail.Code, fail.Message);
-                }
-                else
-                {
-                    LogEntryRetry(_logger, _queueUrl, batch[i].Id, fail.Code, fail.Message);
-                }
-            }
-        }
-        for (var i = 0; i < count; i++)
-        {
-            if (outcomes[i] == EntryOutcome.Retry)
-            {
-                if (!cached[i])
-                {
-                    _retryEntries.AddOrUpdate(batch[i], entries[i]);
-                }
-            }
-            else if (cached[i])
-            {
-                _retryEntries.Remove(batch[i]);
+                LogEntryRetry(_logger, _queueUrl, batch[fail.Index].Id, fail.Code, fail.Message);
             }
         }
     }
 
-    /// <summary>True while the event's built entry is kept for a resend.</summary>
-    internal bool IsCachedForRetry(IngestEvent e) => _retryEntries.TryGetValue(e, out _);
-
-    /// <summary>True when the whole call should be retried: throttling, 5xx, or no answer at all.</summary>
-    internal static bool IsTransient(AmazonServiceException ex) =>
-        ex.StatusCode == 0
-        || ex.StatusCode == HttpStatusCode.TooManyRequests
-        || (int)ex.StatusCode >= 500
-        || ex.Retryable is not null
-        || ex is RequestThrottledException or KmsThrottledException
-        || (ex.ErrorCode is { } code && TransientErrorCodes.Contains(code));
-
-    private static int IndexOf(List<SendMessageBatchRequestEntry> entries, string? id)
-    {
-        for (var i = 0; i < entries.Count; i++)
-        {
-            if (string.Equals(entries[i].Id, id, StringComparison.Ordinal))
-            {
-                return i;
-            }
-        }
-        return -1;
-    }
-
-    private void Remember(IReadOnlyList<IngestEvent> batch, List<SendMessageBatchRequestEntry> entries, bool[] cached)
-    {
-        for (var i = 0; i < batch.Count; i++)
-        {
-            if (!cached[i])
-            {
-                _retryEntries.AddOrUpdate(batch[i], entries[i]);
-            }
-        }
-    }
-
-    private void Forget(IReadOnlyList<IngestEvent> batch, bool[] cached)
-    {
-        for (var i = 0; i < batch.Count; i++)
-        {
-            if (cached[i])
-            {
-                _retryEntries.Remove(batch[i]);
-            }
-        }
-    }
-
-    /// <summary>Disposes the SQS client when this sender created it.</summary>
+    /// <summary>Disposes the SQS clients when this sender created them.</summary>
     public void Dispose() => _owned?.Dispose();
 
     [LoggerMessage(Level = LogLevel.Error, Message = "SQS {QueueUrl}: batch of {Count} refused as a whole ({ErrorCode}: {Reason}); dead-lettering it, not retrying")]

@@ -4,7 +4,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
-using Amazon.SQS.Model;
 using Ingest.Core.Events;
 
 namespace Ingest.Targets.Sqs;
@@ -24,7 +23,7 @@ internal enum SqsBodyEncoding : byte
 
 /// <summary>
 /// The SQS message an event becomes: body encoding, message attributes (at most 10, all
-/// <c>String</c>), the size SQS counts for it, and the FIFO group id. Sizing and building walk the
+/// <c>String</c>), the size SQS counts for it, and the FIFO group id. Sizing and writing walk the
 /// same attribute list (<see cref="VisitAttributes{TVisitor}"/>) so the counted size is the sent size.
 /// </summary>
 internal static class SqsMessageFormat
@@ -42,6 +41,7 @@ internal static class SqsMessageFormat
     public const int MaxGroupIdLength = 128;
 
     private const string StringDataType = "String";
+    private static ReadOnlySpan<byte> EmptyBodyPlaceholderUtf8 => "-"u8;
     private const int MaxAttributeNameLength = 256;
 
     // Bytes that can start an XML-illegal character in valid UTF-8: C0 controls other than tab, LF
@@ -138,32 +138,42 @@ internal static class SqsMessageFormat
         return total > int.MaxValue ? int.MaxValue : (int)total;
     }
 
-    /// <summary>Builds the batch entry; entry id is the event id in <c>N</c> format (32 hex digits).</summary>
-    public static SendMessageBatchRequestEntry BuildEntry(IngestEvent e, SqsGroupIdSource? fifoGroup)
+    /// <summary>
+    /// Writes one <c>SendMessageBatch</c> entry as JSON: <c>Id</c> (the event id in <c>N</c> format, 32
+    /// hex digits), <c>MessageBody</c>, <c>MessageAttributes</c> and, for FIFO queues, the group id and
+    /// the event id as deduplication id. The body is written from the event's bytes, no strings between.
+    /// </summary>
+    public static void WriteEntry(Utf8JsonWriter writer, IngestEvent e, SqsGroupIdSource? fifoGroup)
     {
         var body = e.Body.Span;
         var encoding = ChooseEncoding(body);
-        var builder = new AttributeBuilder(new Dictionary<string, MessageAttributeValue>(MaxAttributes, StringComparer.Ordinal));
-        VisitAttributes(e, encoding, ref builder);
-        var id = e.Id.ToString("N");
-        var entry = new SendMessageBatchRequestEntry
+        Span<byte> id = stackalloc byte[32];
+        e.Id.TryFormat(id, out _, "N");
+        writer.WriteStartObject();
+        writer.WriteString("Id"u8, id);
+        switch (encoding)
         {
-            Id = id,
-            MessageBody = encoding switch
-            {
-                SqsBodyEncoding.Text => Encoding.UTF8.GetString(body),
-                SqsBodyEncoding.Base64 => Convert.ToBase64String(body),
-                _ => EmptyBodyPlaceholder,
-            },
-            MessageAttributes = builder.Attributes,
-        };
+            case SqsBodyEncoding.Text:
+                writer.WriteString("MessageBody"u8, body);
+                break;
+            case SqsBodyEncoding.Base64:
+                writer.WriteBase64String("MessageBody"u8, body);
+                break;
+            default:
+                writer.WriteString("MessageBody"u8, EmptyBodyPlaceholderUtf8);
+                break;
+        }
+        writer.WriteStartObject("MessageAttributes"u8);
+        var attributes = new AttributeWriter(writer);
+        VisitAttributes(e, encoding, ref attributes);
+        writer.WriteEndObject();
         if (fifoGroup is { } group)
         {
-            entry.MessageGroupId = group.GroupIdOf(e);
+            writer.WriteString("MessageGroupId"u8, group.GroupIdOf(e));
             // The event id is stable across retries, so a resend within SQS's 5-minute window is dropped.
-            entry.MessageDeduplicationId = id;
+            writer.WriteString("MessageDeduplicationId"u8, id);
         }
-        return entry;
+        writer.WriteEndObject();
     }
 
     /// <summary>
@@ -290,19 +300,49 @@ internal static class SqsMessageFormat
             Bytes += HeaderAttributePrefix.Length + headerName.Length + StringDataType.Length + Encoding.UTF8.GetByteCount(value);
     }
 
-    private readonly struct AttributeBuilder(Dictionary<string, MessageAttributeValue> attributes) : IAttributeVisitor
+    /// <summary>Writes each attribute as <c>"name": {"DataType": "String", "StringValue": value}</c>.</summary>
+    private readonly struct AttributeWriter(Utf8JsonWriter writer) : IAttributeVisitor
     {
-        public Dictionary<string, MessageAttributeValue> Attributes { get; } = attributes;
+        public void Text(string name, string value)
+        {
+            writer.WriteStartObject(name);
+            writer.WriteString("DataType"u8, "String"u8);
+            writer.WriteString("StringValue"u8, value);
+            writer.WriteEndObject();
+        }
 
-        public void Text(string name, string value) => Attributes[name] = Value(value);
+        public void Number(string name, long value)
+        {
+            Span<byte> digits = stackalloc byte[20];
+            value.TryFormat(digits, out var length, default, CultureInfo.InvariantCulture);
+            writer.WriteStartObject(name);
+            writer.WriteString("DataType"u8, "String"u8);
+            writer.WriteString("StringValue"u8, digits[..length]);
+            writer.WriteEndObject();
+        }
 
-        public void Number(string name, long value) => Attributes[name] = Value(value.ToString(CultureInfo.InvariantCulture));
+        public void Id(string name, Guid value)
+        {
+            Span<byte> text = stackalloc byte[36];
+            value.TryFormat(text, out _, "D");
+            writer.WriteStartObject(name);
+            writer.WriteString("DataType"u8, "String"u8);
+            writer.WriteString("StringValue"u8, text);
+            writer.WriteEndObject();
+        }
 
-        public void Id(string name, Guid value) => Attributes[name] = Value(value.ToString("D"));
-
-        public void Header(string headerName, string value) => Attributes[HeaderAttributePrefix + headerName] = Value(value);
-
-        private static MessageAttributeValue Value(string value) => new() { DataType = StringDataType, StringValue = value };
+        public void Header(string headerName, string value)
+        {
+            // Header attribute names are ASCII (IsHeaderAttributeName) and at most 256 bytes with the prefix.
+            Span<byte> name = stackalloc byte[MaxAttributeNameLength];
+            var prefix = "ingest-h-"u8;
+            prefix.CopyTo(name);
+            var length = prefix.Length + Encoding.ASCII.GetBytes(headerName, name[prefix.Length..]);
+            writer.WriteStartObject(name[..length]);
+            writer.WriteString("DataType"u8, "String"u8);
+            writer.WriteString("StringValue"u8, value);
+            writer.WriteEndObject();
+        }
     }
 }
 

@@ -17,6 +17,9 @@ namespace Ingest.Targets.Sqs;
 /// </summary>
 public sealed partial class SqsTargetKind : ITargetKind
 {
+    /// <summary>Service name in the SigV4 scope and key of <c>aws.endpoints</c>.</summary>
+    public const string ServiceName = "sqs";
+
     /// <summary>Default per-call timeout when the target sets none.</summary>
     public static readonly TimeSpan DefaultCallTimeout = TimeSpan.FromSeconds(29);
 
@@ -92,16 +95,18 @@ public sealed partial class SqsTargetKind : ITargetKind
     {
         var queue = options.Queue ?? throw new InvalidOperationException($"targets.{name}.queue: missing. Set the queue name or URL.");
         var logger = context.LoggerFactory.CreateLogger(typeof(SqsBatchSender).FullName!);
+        var timeout = options.Timeout ?? DefaultCallTimeout;
         var config = new AmazonSQSConfig
         {
             // The batching writer retries with backoff and only the failed entries; SDK retries
             // would resend whole batches, successes included.
             MaxErrorRetry = 0,
-            Timeout = options.Timeout ?? DefaultCallTimeout,
+            Timeout = timeout,
         };
-        if (context.Aws.Endpoints.TryGetValue("sqs", out var endpoint) && !string.IsNullOrWhiteSpace(endpoint))
+        var endpoint = AwsTargetSettings.Endpoint(name, ServiceName, context.Aws, $"https://sqs.{context.Aws.Region}.amazonaws.com");
+        if (context.Aws.Endpoints.TryGetValue(ServiceName, out var configured) && !string.IsNullOrWhiteSpace(configured))
         {
-            config.ServiceURL = endpoint;
+            config.ServiceURL = configured;
             config.AuthenticationRegion = context.Aws.Region;
         }
         else
@@ -109,24 +114,26 @@ public sealed partial class SqsTargetKind : ITargetKind
             config.RegionEndpoint = RegionEndpoint.GetBySystemName(context.Aws.Region);
         }
 
-        AwsSdkHttpClientFactory? httpFactory = null;
+        // One handler (and connection pool) for both clients: the SDK's control-plane calls at start
+        // and the hand-written SendMessageBatch client. A test or proxy may wrap it.
+        HttpMessageHandler handler = AwsTargetSettings.Handler();
         if (context.WrapHttpHandler is { } wrap)
         {
-            var sockets = new SocketsHttpHandler
-            {
-                // Re-resolve DNS now and then; SQS endpoints move.
-                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-                ConnectTimeout = TimeSpan.FromSeconds(10),
-            };
-            httpFactory = new AwsSdkHttpClientFactory(wrap(name, sockets));
-            config.HttpClientFactory = httpFactory;
+            handler = wrap(name, handler);
         }
-
-        var client = Credentials(context.Aws) is { } credentials ? new AmazonSQSClient(credentials, config) : new AmazonSQSClient(config);
-        var owned = new OwnedClient(client, httpFactory);
+        var httpFactory = new AwsSdkHttpClientFactory(handler);
+        config.HttpClientFactory = httpFactory;
+        var sdk = Credentials(context.Aws) is { } sdkCredentials ? new AmazonSQSClient(sdkCredentials, config) : new AmazonSQSClient(config);
+        var owned = new OwnedClients(sdk, httpFactory);
         try
         {
-            var queueUrl = await ResolveQueueUrlAsync(client, name, queue, context.CreateMissing, logger, cancellationToken);
+            var client = new SqsClient(
+                new HttpClient(handler, disposeHandler: false) { Timeout = timeout },
+                endpoint,
+                new SigV4Signer(context.Aws.Region, ServiceName, context.TimeProvider),
+                AwsTargetSettings.Credentials(name, context.Aws));
+            owned.Client = client;
+            var queueUrl = await ResolveQueueUrlAsync(sdk, name, queue, context.CreateMissing, logger, cancellationToken);
             var sender = new SqsBatchSender(
                 client,
                 new SqsSenderOptions { QueueUrl = queueUrl, MaxRecordBytes = MaxRecordBytes(options), MessageGroupId = options.MessageGroupId },
@@ -199,13 +206,16 @@ public sealed partial class SqsTargetKind : ITargetKind
     private static int MaxRecordBytes(TargetOptions options) =>
         (int)Math.Clamp(options.MaxRecordBytes ?? SqsBatchSender.DefaultMaxRecordBytes, SqsBatchSender.MinRecordBytes, SqsBatchSender.DefaultMaxRecordBytes);
 
-    /// <summary>The client and the HTTP factory a sender owns.</summary>
-    private sealed class OwnedClient(AmazonSQSClient client, AwsSdkHttpClientFactory? httpFactory) : IDisposable
+    /// <summary>The clients a sender owns; the factory goes last, it disposes the shared handler.</summary>
+    private sealed class OwnedClients(AmazonSQSClient sdk, AwsSdkHttpClientFactory httpFactory) : IDisposable
     {
+        public SqsClient? Client { get; set; }
+
         public void Dispose()
         {
-            client.Dispose();
-            httpFactory?.Dispose();
+            Client?.Dispose();
+            sdk.Dispose();
+            httpFactory.Dispose();
         }
     }
 

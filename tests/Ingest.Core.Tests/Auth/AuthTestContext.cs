@@ -2,7 +2,6 @@ using Ingest.Core.Auth;
 using Ingest.Core.Configuration;
 using Ingest.Core.Requests;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
@@ -11,26 +10,8 @@ namespace Ingest.Core.Tests.Auth;
 /// <summary>Requests and compiled authenticators for unit tests, without a server.</summary>
 internal static class AuthTestContext
 {
-    public static HttpContext Http(string method, string rawTarget, byte[]? body = null, params (string Name, string Value)[] headers)
-    {
-        var http = new DefaultHttpContext();
-        var request = http.Request;
-        request.Method = method;
-        var question = rawTarget.IndexOf('?', StringComparison.Ordinal);
-        request.Path = PathString.FromUriComponent(question < 0 ? rawTarget : rawTarget[..question]);
-        request.QueryString = question < 0 ? QueryString.Empty : new QueryString(rawTarget[question..]);
-        http.Features.Get<IHttpRequestFeature>()!.RawTarget = rawTarget;
-        foreach (var (name, value) in headers)
-        {
-            request.Headers.Append(name, value);
-        }
-        if (body is not null)
-        {
-            request.Body = new MemoryStream(body);
-            request.ContentLength = body.Length;
-        }
-        return http;
-    }
+    public static HttpContext Http(string method, string rawTarget, byte[]? body = null, params (string Name, string Value)[] headers) =>
+        RawRequests.Http(method, rawTarget, body, headers);
 
     // Authentication steps read only the HTTP request and write the identity fields, so these
     // tests do not build a whole compiled route.

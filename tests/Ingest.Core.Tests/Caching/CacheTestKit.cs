@@ -1,17 +1,6 @@
-using System.Net;
 using System.Text;
-using Ingest.Core.Auth;
-using Ingest.Core.Configuration;
-using Ingest.Core.Deployment;
-using Ingest.Core.Events;
 using Ingest.Core.Integration;
-using Ingest.Core.Payload;
-using Ingest.Core.Pipeline;
-using Ingest.Core.Requests;
-using Ingest.Core.Routing;
-using Ingest.Core.Security;
-using Ingest.Core.Throttling;
-using Microsoft.AspNetCore.Http;
+using Ingest.TestSupport.Integration;
 using Microsoft.Extensions.Primitives;
 
 namespace Ingest.Core.Tests.Caching;
@@ -24,42 +13,12 @@ internal static class CacheTestKit
         string routeKey = "GET /v1/items/{id}",
         IReadOnlyDictionary<string, string>? pathParameters = null,
         string? query = null,
-        IReadOnlyDictionary<string, string>? headers = null)
-    {
-        var http = new DefaultHttpContext();
-        http.Request.Method = method;
-        http.Request.Path = "/v1/items/1";
-        if (query is not null)
-        {
-            http.Request.QueryString = new QueryString(query);
-        }
-        foreach (var (name, value) in headers ?? new Dictionary<string, string>())
-        {
-            http.Request.Headers.Append(name, value);
-        }
-        var space = routeKey.IndexOf(' ', StringComparison.Ordinal);
-        var route = new CompiledRoute
-        {
-            RouteKey = routeKey,
-            Method = routeKey[..space],
-            Template = RouteTemplate.TryParse(routeKey[(space + 1)..], out _)!,
-            Target = new NoTarget(),
-            CapturedHeaders = [],
-            Ack = "memory",
-            Timeout = TimeSpan.FromSeconds(29),
-            Policy = ResourcePolicy.AllowAll,
-            Auth = RouteAuthenticator.None,
-            Throttle = ThrottlePolicy.Unlimited,
-            Payload = PayloadPolicy.Compile(new IngestConfig(), new RouteOptions()),
-        };
-        return new IntegrationRequest
-        {
-            Context = new RequestContext { Http = http, Route = route, RequestId = Guid.CreateVersion7(), ClientIp = IPAddress.Loopback },
-            PathParameters = pathParameters ?? new Dictionary<string, string> { ["id"] = "1" },
-            RequestTime = DateTimeOffset.UnixEpoch,
-            TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-        };
-    }
+        IReadOnlyDictionary<string, string>? headers = null) =>
+        IntegrationRequests.For(
+            IntegrationRequests.Route(routeKey),
+            IntegrationRequests.Http(method, "/v1/items/1", query, headers),
+            pathParameters ?? new Dictionary<string, string> { ["id"] = "1" },
+            DateTimeOffset.UnixEpoch);
 
     public static IntegrationResult Answer(string body, int status = 200, params (string Name, string Value)[] headers) => new()
     {
@@ -74,19 +33,6 @@ internal static class CacheTestKit
 
     public static string? CacheHeader(IntegrationResult result) =>
         result.Headers.Where(h => h.Key == "X-Cache").Select(h => h.Value.ToString()).SingleOrDefault();
-
-    private sealed class NoTarget : IEventTarget
-    {
-        public string Name => "none";
-
-        public int QueuedCount => 0;
-
-        public EnqueueResult TryEnqueue(IngestEvent e) => EnqueueResult.Closed;
-
-        public Task DrainAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
 }
 
 /// <summary>A backend that counts calls and answers what the test says (by default "call N").</summary>

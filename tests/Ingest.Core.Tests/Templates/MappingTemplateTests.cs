@@ -3,6 +3,7 @@ using System.Text.Json;
 using Ingest.Core.Configuration;
 using Ingest.Core.Integration;
 using Ingest.Core.Templates;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Ingest.Core.Tests.Templates;
 
@@ -210,7 +211,10 @@ public sealed class MappingTemplateTests
     [Fact]
     public void An_assign_that_doubles_a_string_stops_at_the_size_limit()
     {
-        var template = Compile("{% assign s = 'x' %}{% for i in (1..64) %}{% assign s = s | append: s %}{% endfor %}{{ s | size }}");
+        // A clock that never moves: on a busy machine the 1 s render limit could otherwise fire first.
+        var template = Compile(
+            "{% assign s = 'x' %}{% for i in (1..64) %}{% assign s = s | append: s %}{% endfor %}{{ s | size }}",
+            new TemplateLimits { TimeProvider = new FakeTimeProvider() });
         var error = Assert.Throws<TemplateRenderException>(() => template.Render(TemplateScope.ForRequest(TemplateRequests.Create()), CancellationToken.None));
         Assert.Contains("'s' would hold more than", error.Message, StringComparison.Ordinal);
     }

@@ -1,8 +1,8 @@
 using Ingest.Core.Auth;
 using Ingest.Core.Configuration;
 using Ingest.Core.Requests;
+using Ingest.TestSupport.Auth;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
@@ -11,23 +11,8 @@ namespace Ingest.FuzzTests.Auth;
 /// <summary>Requests without a server, and a route's compiled authenticator.</summary>
 internal static class AuthRequests
 {
-    public static HttpContext Http(string method, string rawTarget, byte[] body, IEnumerable<(string Name, string Value)> headers)
-    {
-        var http = new DefaultHttpContext();
-        var request = http.Request;
-        request.Method = method;
-        var question = rawTarget.IndexOf('?', StringComparison.Ordinal);
-        request.Path = PathString.FromUriComponent(question < 0 ? rawTarget : rawTarget[..question]);
-        request.QueryString = question < 0 ? QueryString.Empty : new QueryString(rawTarget[question..]);
-        http.Features.Get<IHttpRequestFeature>()!.RawTarget = rawTarget;
-        foreach (var (name, value) in headers)
-        {
-            request.Headers.Append(name, value);
-        }
-        request.Body = new MemoryStream(body);
-        request.ContentLength = body.Length;
-        return http;
-    }
+    public static HttpContext Http(string method, string rawTarget, byte[] body, IEnumerable<(string Name, string Value)> headers) =>
+        RawRequests.Http(method, rawTarget, body, headers);
 
     // Authentication steps read only the request and write the identity fields.
     public static RequestContext Context(HttpContext http, byte[] body) =>

@@ -1,20 +1,9 @@
 using System.Diagnostics;
-using System.Net;
 using System.Text;
-using Ingest.Core.Auth;
-using Ingest.Core.Configuration;
-using Ingest.Core.Deployment;
-using Ingest.Core.Events;
 using Ingest.Core.Integration;
-using Ingest.Core.Payload;
-using Ingest.Core.Pipeline;
-using Ingest.Core.Requests;
-using Ingest.Core.Routing;
-using Ingest.Core.Security;
 using Ingest.Core.Templates;
-using Ingest.Core.Throttling;
 using Ingest.FuzzTests.Engine;
-using Microsoft.AspNetCore.Http;
+using Ingest.TestSupport.Integration;
 using Microsoft.Extensions.Primitives;
 using Xunit.Abstractions;
 
@@ -119,60 +108,15 @@ public sealed class TemplateFuzz(ITestOutputHelper output)
         return [TemplateScope.ForRequest(json), TemplateScope.ForRequest(text), TemplateScope.ForRequest(binary), TemplateScope.ForResponse(json, answer)];
     }
 
-    private static IntegrationRequest Request(string body, bool isBinary)
-    {
-        var http = new DefaultHttpContext();
-        http.Request.Method = "POST";
-        http.Request.Path = "/v1/devices/d-1";
-        http.Request.QueryString = new QueryString("?q=1&q=2&limit=5");
-        http.Request.Headers["x-a"] = "header value";
-        http.Request.Headers.ContentType = "application/json";
-        var route = new CompiledRoute
-        {
-            RouteKey = "POST /v1/devices/{id}",
-            Method = "POST",
-            Template = RouteTemplate.TryParse("/v1/devices/{id}", out _)!,
-            Target = new NoTarget(),
-            CapturedHeaders = [],
-            Ack = "memory",
-            Timeout = TimeSpan.FromSeconds(29),
-            Policy = ResourcePolicy.AllowAll,
-            Auth = RouteAuthenticator.None,
-            Throttle = ThrottlePolicy.Unlimited,
-            Payload = PayloadPolicy.Compile(new IngestConfig(), new RouteOptions()),
-            Stage = "prod",
-            StageVariables = new Dictionary<string, string> { ["t"] = "table" },
-        };
-        return new IntegrationRequest
-        {
-            Context = new RequestContext
-            {
-                Http = http,
-                Route = route,
-                RequestId = Guid.CreateVersion7(),
-                ClientIp = IPAddress.Loopback,
-                ApiKeyId = "key",
-                Principal = "p",
-                AuthorizerContext = new Dictionary<string, string> { ["tenant"] = "t" },
-            },
-            PathParameters = new Dictionary<string, string> { ["id"] = "d-1" },
-            Body = Encoding.UTF8.GetBytes(body),
-            IsBinary = isBinary,
-            RequestTime = new DateTimeOffset(2026, 11, 26, 0, 0, 0, TimeSpan.Zero),
-            TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-        };
-    }
-
-    private sealed class NoTarget : IEventTarget
-    {
-        public string Name => "none";
-
-        public int QueuedCount => 0;
-
-        public EnqueueResult TryEnqueue(IngestEvent e) => EnqueueResult.Closed;
-
-        public Task DrainAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
+    private static IntegrationRequest Request(string body, bool isBinary) =>
+        IntegrationRequests.For(
+            IntegrationRequests.Route("POST /v1/devices/{id}", "prod", new Dictionary<string, string> { ["t"] = "table" }),
+            IntegrationRequests.Http("POST", "/v1/devices/d-1", "?q=1&q=2&limit=5", [new("x-a", "header value"), new("Content-Type", "application/json")]),
+            new Dictionary<string, string> { ["id"] = "d-1" },
+            new DateTimeOffset(2026, 11, 26, 0, 0, 0, TimeSpan.Zero),
+            Encoding.UTF8.GetBytes(body),
+            isBinary,
+            apiKeyId: "key",
+            principal: "p",
+            authorizerContext: new Dictionary<string, string> { ["tenant"] = "t" });
 }

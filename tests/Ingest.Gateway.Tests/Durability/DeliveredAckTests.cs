@@ -4,6 +4,7 @@ using System.Text.Json;
 using Ingest.Core.Pipeline;
 using Ingest.Gateway.Hosting;
 using Ingest.Gateway.Tests.Admin;
+using Ingest.Gateway.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Ingest.Gateway.Tests.Durability;
@@ -12,12 +13,12 @@ namespace Ingest.Gateway.Tests.Durability;
 public sealed class DeliveredAckTests : IDisposable
 {
     private readonly string _spill = Directory.CreateTempSubdirectory("ingest-delivered-spill-").FullName;
-    private readonly ScriptedTargetKind _backend = new();
+    private readonly RecordingTargetKind _backend = new();
 
     private Task<ConsoleGateway> StartAsync(string compat = "http-v2", string timeout = "5s") => ConsoleGateway.StartAsync($$"""
         compat: {{compat}}
         targets:
-          q: { type: scripted, batch: { linger: 1ms }, deadLetter: { type: file, path: "{{_spill}}" } }
+          q: { type: recording, batch: { linger: 1ms }, deadLetter: { type: file, path: "{{_spill}}" } }
         routes:
           - { route: POST /v1/events, target: q, auth: none, public: true, ack: delivered, timeout: {{timeout}} }
           - { route: POST /v1/batch, target: q, auth: none, public: true, ack: delivered, split: ndjson, contentTypes: [application/x-ndjson] }
@@ -58,7 +59,7 @@ public sealed class DeliveredAckTests : IDisposable
     [InlineData("http-v2", 503, "Service Unavailable")]
     public async Task No_confirmation_within_the_route_timeout_is_504_or_503_by_compat(string compat, int status, string message)
     {
-        _backend.Hold();
+        _backend.Close();
         await using var gateway = await StartAsync(compat, timeout: "300ms");
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -66,7 +67,7 @@ public sealed class DeliveredAckTests : IDisposable
 
         await Requests.StatusCodeTests.AssertError(response, status, message);
         Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(5));
-        _backend.Release();
+        _backend.Open();
     }
 
     [Fact]

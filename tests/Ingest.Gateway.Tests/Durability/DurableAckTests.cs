@@ -19,7 +19,7 @@ public sealed class DurableAckTests(ITestOutputHelper output) : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("ingest-durable-").FullName;
 
-    private static GatewayOptions With(RecordingWalFileSystem files, ScriptedTargetKind? backend = null) => new()
+    private static GatewayOptions With(RecordingWalFileSystem files, RecordingTargetKind? backend = null) => new()
     {
         ConfigureServices = services =>
         {
@@ -87,13 +87,13 @@ public sealed class DurableAckTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task A_full_log_answers_503_with_retry_after_and_loses_nothing_it_acknowledged()
     {
-        var backend = new ScriptedTargetKind();
-        backend.Hold();
+        var backend = new RecordingTargetKind();
+        backend.Close();
         var files = new RecordingWalFileSystem();
         await using var gateway = await ConsoleGateway.StartAsync($$"""
             wal: { path: "{{_directory}}", maxBytes: 200000, segmentBytes: 65536 }
             targets:
-              q: { type: scripted, batch: { linger: 1ms, maxInFlight: 1 } }
+              q: { type: recording, batch: { linger: 1ms, maxInFlight: 1 } }
             routes:
               - { route: POST /v1/events, target: q, auth: none, public: true, ack: durable, maxBodyBytes: 8192 }
             """, With(files, backend));
@@ -118,7 +118,7 @@ public sealed class DurableAckTests(ITestOutputHelper output) : IDisposable
         Assert.Equal("1", full.Headers.GetValues("Retry-After").Single());
         Assert.InRange(accepted.Count, 50, 100);
 
-        backend.Release();
+        backend.Open();
         await Poll.UntilAsync(() => accepted.All(backend.Delivered.ContainsKey), TimeSpan.FromSeconds(10));
         // Delivered events free their segments: room again.
         var deadline = Stopwatch.StartNew();

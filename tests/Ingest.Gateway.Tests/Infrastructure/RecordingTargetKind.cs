@@ -6,8 +6,9 @@ using Ingest.Core.Pipeline;
 namespace Ingest.Gateway.Tests.Infrastructure;
 
 /// <summary>
-/// A target kind (<c>type: recording</c>) whose sender keeps every delivered event in memory and
-/// can be held shut to simulate a backend that stopped taking events.
+/// A target kind (<c>type: recording</c>) whose sender keeps every delivered event in memory, can
+/// refuse chosen events for good (sender fault), and can be held shut to simulate a backend that
+/// stopped taking events.
 /// </summary>
 internal sealed class RecordingTargetKind : ITargetKind, IBatchSender
 {
@@ -16,6 +17,9 @@ internal sealed class RecordingTargetKind : ITargetKind, IBatchSender
     public string Type => "recording";
 
     public ConcurrentDictionary<Guid, IngestEvent> Delivered { get; } = new();
+
+    /// <summary>Events for which this returns true are refused (EntryOutcome.Rejected). Default: none.</summary>
+    public Func<IngestEvent, bool> Refuse { get; set; } = _ => false;
 
     public BatchLimits Limits => new(10, 1024 * 1024, 256 * 1024);
 
@@ -42,6 +46,11 @@ internal sealed class RecordingTargetKind : ITargetKind, IBatchSender
         await _open.Task.WaitAsync(cancellationToken);
         for (var i = 0; i < batch.Count; i++)
         {
+            if (Refuse(batch[i]))
+            {
+                outcomes[i] = EntryOutcome.Rejected;
+                continue;
+            }
             Delivered[batch[i].Id] = batch[i];
             outcomes[i] = EntryOutcome.Delivered;
         }

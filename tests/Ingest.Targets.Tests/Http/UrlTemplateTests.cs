@@ -44,6 +44,17 @@ public class UrlTemplateTests
         Assert.Same(without.Build(NoParameters, null, QueryString.Empty), without.Build(NoParameters, null, QueryString.Empty));
     }
 
+    [Fact]
+    public void Only_a_url_without_placeholders_and_query_is_parsed_once()
+    {
+        var plain = UrlTemplate.TryParse("http://h:8080/base", out _)!;
+
+        Assert.Equal(new Uri("http://h:8080/base"), plain.FixedUri);
+        Assert.Equal(plain.Build(NoParameters, null, QueryString.Empty), plain.FixedUri!.OriginalString);
+        Assert.Null(UrlTemplate.TryParse("http://h/x?fixed=1", out _)!.FixedUri);
+        Assert.Null(UrlTemplate.TryParse("http://h/a/{id}", out _)!.FixedUri);
+    }
+
     [Theory]
     [InlineData("ftp://h/x", "not an absolute http")]
     [InlineData("/relative", "not an absolute http")]

@@ -6,10 +6,10 @@ using Ingest.Core.Diagnostics;
 using Ingest.Core.Integration;
 using Ingest.Core.Payload;
 using Ingest.Core.Pipeline;
-using Ingest.Core.Requests;
 using Ingest.Core.Routing;
 using Ingest.Core.Security;
 using Ingest.Core.Throttling;
+using Ingest.TestSupport.Integration;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
@@ -27,7 +27,7 @@ internal static class SyncRequests
     /// <summary>Request time of every test request: 12 March 2026, 19:03:58.390 UTC.</summary>
     public static readonly DateTimeOffset RequestTime = new(2026, 3, 12, 19, 3, 58, 390, TimeSpan.Zero);
 
-    public const string TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    public const string TraceParent = IntegrationRequests.TraceParent;
 
     private static readonly ServiceProvider Services = new ServiceCollection()
         .AddSingleton(TimeProvider.System)
@@ -122,23 +122,17 @@ internal static class SyncRequests
         {
             http.Request.Headers.Append(name, value);
         }
-        return new IntegrationRequest
-        {
-            Context = new RequestContext
-            {
-                Http = http,
-                Route = route,
-                RequestId = requestId ?? Guid.CreateVersion7(RequestTime),
-                ClientIp = IPAddress.Parse("198.51.100.7"),
-                ApiKeyId = apiKeyId,
-                Principal = principal,
-                AuthorizerContext = authorizerContext,
-            },
-            PathParameters = pathParameters ?? new Dictionary<string, string> { ["id"] = "dev-7" },
-            Body = body ?? [],
-            IsBinary = isBinary,
-            RequestTime = RequestTime,
-            TraceParent = TraceParent,
-        };
+        return IntegrationRequests.For(
+            route,
+            http,
+            pathParameters ?? new Dictionary<string, string> { ["id"] = "dev-7" },
+            RequestTime,
+            body ?? [],
+            isBinary,
+            requestId: requestId ?? Guid.CreateVersion7(RequestTime),
+            clientIp: IPAddress.Parse("198.51.100.7"),
+            apiKeyId: apiKeyId,
+            principal: principal,
+            authorizerContext: authorizerContext);
     }
 }

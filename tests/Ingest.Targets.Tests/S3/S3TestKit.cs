@@ -1,20 +1,9 @@
-using System.Net;
-using Amazon.Runtime;
 using Amazon.S3;
-using Amazon.S3.Model;
-using Ingest.Core.Auth;
 using Ingest.Core.Configuration;
-using Ingest.Core.Deployment;
-using Ingest.Core.Events;
 using Ingest.Core.Integration;
-using Ingest.Core.Payload;
-using Ingest.Core.Pipeline;
-using Ingest.Core.Requests;
-using Ingest.Core.Routing;
-using Ingest.Core.Security;
-using Ingest.Core.Throttling;
 using Ingest.Targets.S3.Objects;
-using Microsoft.AspNetCore.Http;
+using Ingest.TestSupport.Integration;
+using Ingest.TestSupport.S3;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -23,20 +12,16 @@ namespace Ingest.Targets.Tests.S3;
 /// <summary>s3 targets against the shared fauxqs S3 (127.0.0.1:4566), each test with its own bucket.</summary>
 internal sealed class S3TestKit : IAsyncDisposable
 {
-    public const string Endpoint = "http://127.0.0.1:4566";
+    public const string Endpoint = S3TestBucket.Endpoint;
 
     private readonly List<ISyncTarget> _targets = [];
-
-    public S3TestKit() => Bucket = $"s3t-{Guid.NewGuid():N}";
+    private readonly S3TestBucket _bucket = new("s3t");
 
     /// <summary>A bucket name no other test uses.</summary>
-    public string Bucket { get; }
+    public string Bucket => _bucket.Name;
 
     /// <summary>A client that checks what the target stored.</summary>
-    public AmazonS3Client Client { get; } = CreateClient(Endpoint);
-
-    public static AmazonS3Client CreateClient(string endpoint) =>
-        new(new BasicAWSCredentials("test", "test"), new AmazonS3Config { ServiceURL = endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1" });
+    public AmazonS3Client Client => _bucket.Client;
 
     /// <summary>An s3 target on <see cref="Bucket"/>, bucket created at first use unless <paramref name="createMissing"/> is false.</summary>
     public ISyncTarget Target(string? key = null, bool createMissing = true, string endpoint = Endpoint, Func<string, HttpMessageHandler, HttpMessageHandler>? wrap = null)
@@ -61,34 +46,16 @@ internal sealed class S3TestKit : IAsyncDisposable
         string? contentType = null,
         bool bufferResponse = false)
     {
-        var http = new DefaultHttpContext();
-        http.Request.Method = method;
+        var http = IntegrationRequests.Http(method, "");
         http.Request.ContentType = contentType;
         http.Response.Body = new MemoryStream();
-        var space = routeKey.IndexOf(' ', StringComparison.Ordinal);
-        var route = new CompiledRoute
-        {
-            RouteKey = routeKey,
-            Method = routeKey[..space],
-            Template = RouteTemplate.TryParse(routeKey[(space + 1)..], out _)!,
-            Target = new NoTarget(),
-            CapturedHeaders = [],
-            Ack = "memory",
-            Timeout = TimeSpan.FromSeconds(29),
-            Policy = ResourcePolicy.AllowAll,
-            Auth = RouteAuthenticator.None,
-            Throttle = ThrottlePolicy.Unlimited,
-            Payload = PayloadPolicy.Compile(new IngestConfig(), new RouteOptions()),
-        };
-        return new IntegrationRequest
-        {
-            Context = new RequestContext { Http = http, Route = route, RequestId = Guid.CreateVersion7(), ClientIp = IPAddress.Loopback },
-            PathParameters = pathParameters ?? new Dictionary<string, string>(),
-            Body = body ?? [],
-            RequestTime = DateTimeOffset.UtcNow,
-            TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-            BufferResponse = bufferResponse,
-        };
+        return IntegrationRequests.For(
+            IntegrationRequests.Route(routeKey),
+            http,
+            pathParameters ?? new Dictionary<string, string>(),
+            DateTimeOffset.UtcNow,
+            body ?? [],
+            bufferResponse: bufferResponse);
     }
 
     public static Dictionary<string, string> Proxy(string key) => new() { ["proxy"] = key };
@@ -99,32 +66,6 @@ internal sealed class S3TestKit : IAsyncDisposable
         {
             await target.DisposeAsync();
         }
-        try
-        {
-            var listing = await Client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Bucket });
-            foreach (var item in listing.S3Objects ?? [])
-            {
-                await Client.DeleteObjectAsync(Bucket, item.Key);
-            }
-            await Client.DeleteBucketAsync(Bucket);
-        }
-        catch (AmazonS3Exception)
-        {
-            // No bucket was made (validation and outage tests): nothing to clean.
-        }
-        Client.Dispose();
-    }
-
-    private sealed class NoTarget : IEventTarget
-    {
-        public string Name => "none";
-
-        public int QueuedCount => 0;
-
-        public EnqueueResult TryEnqueue(IngestEvent e) => EnqueueResult.Closed;
-
-        public Task DrainAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        await _bucket.DisposeAsync();
     }
 }

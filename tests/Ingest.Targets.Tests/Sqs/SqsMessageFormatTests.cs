@@ -1,5 +1,4 @@
 using System.Text;
-using Amazon.SQS.Model;
 using Ingest.Core.Events;
 using Ingest.Targets.Sqs;
 
@@ -50,7 +49,7 @@ public sealed class SqsMessageFormatTests
     {
         var e = Event([]);
 
-        var entry = SqsMessageFormat.BuildEntry(e, fifoGroup: null);
+        var entry = SqsWireEntry.Of(e, fifoGroup: null);
 
         Assert.Equal("-", entry.MessageBody);
         Assert.Equal("empty", entry.MessageAttributes["ingest-encoding"].StringValue);
@@ -98,7 +97,7 @@ public sealed class SqsMessageFormatTests
                 Body = SqsTestEvents.MixedBody(random.Next(10), random),
             };
 
-            var entry = SqsMessageFormat.BuildEntry(e, fifoGroup: null);
+            var entry = SqsWireEntry.Of(e, fifoGroup: null);
 
             Assert.Equal(SqsWireSize(entry), SqsMessageFormat.MeasureWireBytes(e));
             Assert.InRange(entry.MessageAttributes.Count, 3, 10);
@@ -122,7 +121,7 @@ public sealed class SqsMessageFormatTests
             Body = new byte[] { 0xFF, 0x00 },
         };
 
-        var entry = SqsMessageFormat.BuildEntry(e, fifoGroup: null);
+        var entry = SqsWireEntry.Of(e, fifoGroup: null);
 
         Assert.Equal(10, entry.MessageAttributes.Count);
         Assert.Equal(
@@ -146,7 +145,7 @@ public sealed class SqsMessageFormatTests
             new("x-ok", "first"), new("x-ok", "second"), new("x.dotted_name-1", "ok"),
         ];
 
-        var entry = SqsMessageFormat.BuildEntry(Event("{}"u8.ToArray(), headers), fifoGroup: null);
+        var entry = SqsWireEntry.Of(Event("{}"u8.ToArray(), headers), fifoGroup: null);
 
         Assert.Equal(["ingest-h-x-ok", "ingest-h-x.dotted_name-1"], entry.MessageAttributes.Keys.Where(k => k.StartsWith("ingest-h-", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
         Assert.Equal("first", entry.MessageAttributes["ingest-h-x-ok"].StringValue);
@@ -155,8 +154,8 @@ public sealed class SqsMessageFormatTests
     [Fact]
     public void Text_bodies_are_sent_as_is_and_binary_bodies_as_base64()
     {
-        var text = SqsMessageFormat.BuildEntry(Event(Encoding.UTF8.GetBytes("{\"a\":\"ü😀\"}")), fifoGroup: null);
-        var binary = SqsMessageFormat.BuildEntry(Event([0x00, 0xFF, 0x10]), fifoGroup: null);
+        var text = SqsWireEntry.Of(Event(Encoding.UTF8.GetBytes("{\"a\":\"ü😀\"}")), fifoGroup: null);
+        var binary = SqsWireEntry.Of(Event([0x00, 0xFF, 0x10]), fifoGroup: null);
 
         Assert.Equal("{\"a\":\"ü😀\"}", text.MessageBody);
         Assert.False(text.MessageAttributes.ContainsKey("ingest-encoding"));
@@ -260,14 +259,14 @@ public sealed class SqsMessageFormatTests
     {
         var e = Event("{\"device\":\"d9\"}"u8.ToArray());
 
-        var entry = SqsMessageFormat.BuildEntry(e, new SqsGroupIdSource("json:device"));
+        var entry = SqsWireEntry.Of(e, new SqsGroupIdSource("json:device"));
 
         Assert.Equal("d9", entry.MessageGroupId);
         Assert.Equal(e.Id.ToString("N"), entry.MessageDeduplicationId);
     }
 
     /// <summary>How SQS sizes a message: body UTF-8 bytes + per attribute name + data type + value.</summary>
-    private static int SqsWireSize(SendMessageBatchRequestEntry entry) =>
+    private static int SqsWireSize(SqsWireEntry entry) =>
         Encoding.UTF8.GetByteCount(entry.MessageBody)
         + entry.MessageAttributes.Sum(a => Encoding.UTF8.GetByteCount(a.Key) + Encoding.UTF8.GetByteCount(a.Value.DataType) + Encoding.UTF8.GetByteCount(a.Value.StringValue));
 

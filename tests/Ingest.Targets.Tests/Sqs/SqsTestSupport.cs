@@ -9,6 +9,7 @@ using Ingest.Core.Configuration;
 using Ingest.Core.Diagnostics;
 using Ingest.Core.Events;
 using Ingest.Core.Pipeline;
+using Ingest.Targets.Sqs;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -213,3 +214,35 @@ internal static class SqsTestEvents
         return bytes;
     }
 }
+
+/// <summary>One SendMessageBatch entry as written on the wire, read back for assertions.</summary>
+internal sealed record SqsWireEntry(
+    string Id,
+    string MessageBody,
+    Dictionary<string, SqsWireAttribute> MessageAttributes,
+    string? MessageGroupId,
+    string? MessageDeduplicationId)
+{
+    /// <summary>Writes the entry of <paramref name="e"/> with <see cref="SqsMessageFormat.WriteEntry"/> and parses it back.</summary>
+    public static SqsWireEntry Of(IngestEvent e, SqsGroupIdSource? fifoGroup)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            SqsMessageFormat.WriteEntry(writer, e, fifoGroup);
+        }
+        return Parse(System.Text.Json.Nodes.JsonNode.Parse(buffer.WrittenSpan)!);
+    }
+
+    public static SqsWireEntry Parse(System.Text.Json.Nodes.JsonNode entry) => new(
+        (string)entry[nameof(Id)]!,
+        (string)entry[nameof(MessageBody)]!,
+        entry[nameof(MessageAttributes)]!.AsObject().ToDictionary(
+            a => a.Key,
+            a => new SqsWireAttribute((string)a.Value!["DataType"]!, (string)a.Value["StringValue"]!),
+            StringComparer.Ordinal),
+        (string?)entry[nameof(MessageGroupId)],
+        (string?)entry[nameof(MessageDeduplicationId)]);
+}
+
+internal sealed record SqsWireAttribute(string DataType, string StringValue);

@@ -3,13 +3,12 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Amazon.Runtime;
-using Amazon.S3;
 using Amazon.S3.Model;
 using Ingest.Gateway.Cli;
 using Ingest.Gateway.Hosting;
 using Ingest.Gateway.Tests.Admin;
 using Ingest.Gateway.Tests.Deployments;
+using Ingest.TestSupport.S3;
 
 namespace Ingest.Gateway.Tests.Integration.Caching;
 
@@ -21,9 +20,8 @@ namespace Ingest.Gateway.Tests.Integration.Caching;
 [Trait("Category", "Standins")]
 public sealed class ResponseCacheGatewayTests : IAsyncLifetime
 {
-    private const string Endpoint = "http://127.0.0.1:4566";
-    private readonly string _bucket = $"cache-{Guid.NewGuid():N}";
-    private readonly AmazonS3Client _s3 = new(new BasicAWSCredentials("test", "test"), new AmazonS3Config { ServiceURL = Endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1" });
+    private const string Endpoint = S3TestBucket.Endpoint;
+    private readonly S3TestBucket _bucket = new("cache");
     private int _reads;
 
     /// <summary>GET requests S3 answered for the gateway so far.</summary>
@@ -31,23 +29,7 @@ public sealed class ResponseCacheGatewayTests : IAsyncLifetime
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        try
-        {
-            var listing = await _s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _bucket });
-            foreach (var item in listing.S3Objects ?? [])
-            {
-                await _s3.DeleteObjectAsync(_bucket, item.Key);
-            }
-            await _s3.DeleteBucketAsync(_bucket);
-        }
-        catch (AmazonS3Exception)
-        {
-            // The test made no bucket.
-        }
-        _s3.Dispose();
-    }
+    public async Task DisposeAsync() => await _bucket.DisposeAsync();
 
     private GatewayOptions Counting() => new() { WrapHttpHandler = (_, inner) => new ReadCounter(inner, () => Interlocked.Increment(ref _reads)) };
 
@@ -58,7 +40,7 @@ public sealed class ResponseCacheGatewayTests : IAsyncLifetime
           endpoints: { s3: "{{Endpoint}}" }
           createMissing: true
         targets:
-          items: { type: s3, bucket: {{_bucket}} }
+          items: { type: s3, bucket: {{_bucket.Name}} }
         routes:
           - { route: "ANY /v1/items/{proxy+}", target: items, auth: [none], public: true, cache: {{cache}} }
         """;
@@ -127,8 +109,8 @@ public sealed class ResponseCacheGatewayTests : IAsyncLifetime
     {
         await using var gateway = await ConsoleGateway.StartAsync("cache: {}\n" + Routes(), Counting());
         var bytes = RandomNumberGenerator.GetBytes(256 * 1024);
-        await _s3.PutBucketAsync(_bucket);
-        await _s3.PutObjectAsync(new PutObjectRequest { BucketName = _bucket, Key = "blob.bin", InputStream = new MemoryStream(bytes), ContentType = "application/octet-stream", UseChunkEncoding = false });
+        await _bucket.Client.PutBucketAsync(_bucket.Name);
+        await _bucket.Client.PutObjectAsync(new PutObjectRequest { BucketName = _bucket.Name, Key = "blob.bin", InputStream = new MemoryStream(bytes), ContentType = "application/octet-stream", UseChunkEncoding = false });
 
         using var miss = await gateway.Client.GetAsync("/v1/items/blob.bin");
         using var hit = await gateway.Client.GetAsync("/v1/items/blob.bin");
@@ -242,7 +224,7 @@ public sealed class ResponseCacheGatewayTests : IAsyncLifetime
         await using var gateway = await DeploymentGateway.StartAsync(body);
         await PutAsync(gateway.Client, "/v1/items/a.json", """{"v":1}""");
         Assert.Equal(("Miss", """{"v":1}"""), await GetAsync(gateway.Client, "/v1/items/a.json"));
-        await _s3.PutObjectAsync(new PutObjectRequest { BucketName = _bucket, Key = "a.json", ContentBody = """{"v":2}""", UseChunkEncoding = false });
+        await _bucket.Client.PutObjectAsync(new PutObjectRequest { BucketName = _bucket.Name, Key = "a.json", ContentBody = """{"v":2}""", UseChunkEncoding = false });
 
         using (var deployed = await gateway.DeployAsync(body + "\n  - { route: \"GET /v1/other/{proxy+}\", target: items, auth: [none], public: true }"))
         {

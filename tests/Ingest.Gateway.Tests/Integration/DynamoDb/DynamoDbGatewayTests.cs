@@ -1,12 +1,12 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using System.Text.Json;
 using Amazon.DynamoDBv2;
 using Amazon.DynamoDBv2.Model;
 using Amazon.Runtime;
 using Ingest.Gateway.Hosting;
 using Ingest.Gateway.Tests.Infrastructure;
+using static Ingest.Gateway.Tests.Integration.AwsGateway;
 
 namespace Ingest.Gateway.Tests.Integration.DynamoDb;
 
@@ -174,14 +174,8 @@ public sealed class DynamoDbGatewayTests : IAsyncLifetime
     }
 
     private Task<TestGateway> StartAsync(string compat = "http-v2", string timeout = "5s", string endpoint = Dynalite, GatewayOptions? options = null) =>
-        TestGateway.StartAsync($$$$"""
-            compat: {{{{compat}}}}
+        AwsGateway.StartAsync(compat, "us-east-1", "AKID", "secret", [("dynamodb", endpoint)], $$$$"""
             defaults: { timeout: {{{{timeout}}}} }
-            aws:
-              region: us-east-1
-              accessKeyId: AKID
-              secretAccessKey: secret
-              endpoints: { dynamodb: "{{{{endpoint}}}}" }
             targets:
               readings-put: { type: dynamodb, table: {{{{_table}}}}, action: PutItem }
               readings-get: { type: dynamodb, table: {{{{_table}}}}, action: GetItem }
@@ -235,14 +229,6 @@ public sealed class DynamoDbGatewayTests : IAsyncLifetime
 
     private static AmazonDynamoDBClient Admin() =>
         new(new BasicAWSCredentials("AKID", "secret"), new AmazonDynamoDBConfig { ServiceURL = Dynalite, AuthenticationRegion = "us-east-1" });
-
-    private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
-
-    private static async Task<string?> MessageAsync(HttpResponseMessage response)
-    {
-        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return body.RootElement.GetProperty("message").GetString();
-    }
 
     /// <summary>The access-log line of the <paramref name="nth"/> request (1-based), waiting for it.</summary>
     private static async Task<JsonElement> LogLineAsync(TestGateway gateway, int nth)

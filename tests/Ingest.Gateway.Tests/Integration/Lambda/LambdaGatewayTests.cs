@@ -1,9 +1,9 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
 using Ingest.Gateway.Tests.Infrastructure;
 using Ingest.TestSupport.Fakes;
+using static Ingest.Gateway.Tests.Integration.AwsGateway;
 
 namespace Ingest.Gateway.Tests.Integration.Lambda;
 
@@ -206,32 +206,11 @@ public sealed class LambdaGatewayTests : IAsyncLifetime
         string invocationType = "RequestResponse",
         string contentType = "application/json",
         string secret = FakeLambdaServer.SecretAccessKey) =>
-        TestGateway.StartAsync($$"""
-            compat: {{compat}}
-            aws:
-              region: {{_lambda.Region}}
-              accessKeyId: {{FakeLambdaServer.AccessKeyId}}
-              secretAccessKey: {{secret}}
-              endpoints: { lambda: "{{_lambda.Endpoint}}" }
+        AwsGateway.StartAsync(compat, _lambda.Region, FakeLambdaServer.AccessKeyId, secret, [("lambda", _lambda.Endpoint)], $$"""
             binaryMediaTypes: [application/octet-stream]
             targets:
               orders: { type: lambda, function: "orders:live", payloadFormat: "{{format}}", invocationType: {{invocationType}} }
             routes:
               - { route: "POST /v1/orders/{id}", target: orders, auth: [none], public: true, timeout: {{timeout}}, contentTypes: [{{contentType}}] }
             """);
-
-    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
-
-    private static async Task<string?> MessageAsync(HttpResponseMessage response)
-    {
-        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return body.RootElement.GetProperty("message").GetString();
-    }
-
-    private static async Task<JsonElement> LastLogLineAsync(TestGateway gateway)
-    {
-        var lines = await gateway.AccessLogLinesAsync(1);
-        using var document = JsonDocument.Parse(lines[^1]);
-        return document.RootElement.Clone();
-    }
 }

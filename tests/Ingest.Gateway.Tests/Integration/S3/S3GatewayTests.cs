@@ -4,11 +4,9 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Amazon.Runtime;
-using Amazon.S3;
-using Amazon.S3.Model;
 using Ingest.Gateway.Hosting;
 using Ingest.Gateway.Tests.Infrastructure;
+using Ingest.TestSupport.S3;
 
 namespace Ingest.Gateway.Tests.Integration.S3;
 
@@ -19,29 +17,12 @@ namespace Ingest.Gateway.Tests.Integration.S3;
 [Trait("Category", "Standins")]
 public sealed class S3GatewayTests : IAsyncLifetime
 {
-    private const string Endpoint = "http://127.0.0.1:4566";
-    private readonly string _bucket = $"s3g-{Guid.NewGuid():N}";
-    private readonly AmazonS3Client _s3 = new(new BasicAWSCredentials("test", "test"), new AmazonS3Config { ServiceURL = Endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1" });
+    private const string Endpoint = S3TestBucket.Endpoint;
+    private readonly S3TestBucket _bucket = new("s3g");
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        try
-        {
-            var listing = await _s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _bucket });
-            foreach (var item in listing.S3Objects ?? [])
-            {
-                await _s3.DeleteObjectAsync(_bucket, item.Key);
-            }
-            await _s3.DeleteBucketAsync(_bucket);
-        }
-        catch (AmazonS3Exception)
-        {
-            // The test made no bucket.
-        }
-        _s3.Dispose();
-    }
+    public async Task DisposeAsync() => await _bucket.DisposeAsync();
 
     private string Yaml(string endpoint = Endpoint, string compat = "http-v2", string extraRoute = "") => $$"""
         compat: {{compat}}
@@ -52,8 +33,8 @@ public sealed class S3GatewayTests : IAsyncLifetime
           createMissing: true
         binaryMediaTypes: ["application/octet-stream", "image/*"]
         targets:
-          files: { type: s3, bucket: {{_bucket}} }
-          uploads: { type: s3, bucket: {{_bucket}}, key: "uploads/{device}/{name}" }
+          files: { type: s3, bucket: {{_bucket.Name}} }
+          uploads: { type: s3, bucket: {{_bucket.Name}}, key: "uploads/{device}/{name}" }
         routes:
           - route: ANY /files/{proxy+}
             target: files
@@ -82,7 +63,7 @@ public sealed class S3GatewayTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, put.StatusCode);
         var answer = JsonDocument.Parse(await put.Content.ReadAsStringAsync()).RootElement;
-        Assert.Equal(_bucket, answer.GetProperty("bucket").GetString());
+        Assert.Equal(_bucket.Name, answer.GetProperty("bucket").GetString());
         Assert.Equal("blobs/random.bin", answer.GetProperty("key").GetString());
         Assert.Equal(HttpStatusCode.OK, get.StatusCode);
         Assert.Equal("application/octet-stream", get.Content.Headers.ContentType?.MediaType);
@@ -91,7 +72,7 @@ public sealed class S3GatewayTests : IAsyncLifetime
         Assert.Equal(SHA256.HashData(bytes), SHA256.HashData(await get.Content.ReadAsByteArrayAsync()));
 
         // What S3 holds is the same bytes, not a base64 or re-encoded copy.
-        using var stored = await _s3.GetObjectAsync(_bucket, "blobs/random.bin");
+        using var stored = await _bucket.Client.GetObjectAsync(_bucket.Name, "blobs/random.bin");
         Assert.Equal(SHA256.HashData(bytes), await SHA256.HashDataAsync(stored.ResponseStream));
 
         var lines = await gateway.AccessLogLinesAsync(2);
@@ -128,7 +109,7 @@ public sealed class S3GatewayTests : IAsyncLifetime
         using var put = await gateway.Client.PutAsync("/v1/devices/d-7/uploads/reading.json", new StringContent("""{"t":21}""", Encoding.UTF8, "application/json"));
 
         Assert.Equal(HttpStatusCode.OK, put.StatusCode);
-        using var stored = await _s3.GetObjectAsync(_bucket, "uploads/d-7/reading.json");
+        using var stored = await _bucket.Client.GetObjectAsync(_bucket.Name, "uploads/d-7/reading.json");
         Assert.Equal("""{"t":21}""", await new StreamReader(stored.ResponseStream).ReadToEndAsync());
         Assert.StartsWith("application/json", stored.Headers.ContentType, StringComparison.Ordinal);
     }

@@ -1,8 +1,8 @@
 using System.Net;
-using System.Text;
 using System.Text.Json;
 using Ingest.Gateway.Tests.Infrastructure;
 using Ingest.TestSupport.Fakes;
+using static Ingest.Gateway.Tests.Integration.AwsGateway;
 
 namespace Ingest.Gateway.Tests.Integration.StepFunctions;
 
@@ -114,13 +114,13 @@ public sealed class StepFunctionsGatewayTests : IAsyncLifetime
     }
 
     private Task<TestGateway> StartAsync(string compat = "http-v2", string timeout = "5s") =>
-        TestGateway.StartAsync($$"""
-            compat: {{compat}}
-            aws:
-              region: us-east-1
-              accessKeyId: {{FakeStepFunctionsServer.AccessKeyId}}
-              secretAccessKey: {{FakeStepFunctionsServer.SecretAccessKey}}
-              endpoints: { stepfunctions: "{{_states.Endpoint}}", stepfunctionsSync: "{{_sync.Endpoint}}" }
+        AwsGateway.StartAsync(
+            compat,
+            "us-east-1",
+            FakeStepFunctionsServer.AccessKeyId,
+            FakeStepFunctionsServer.SecretAccessKey,
+            [("stepfunctions", _states.Endpoint), ("stepfunctionsSync", _sync.Endpoint)],
+            $$"""
             targets:
               orders: { type: stepfunctions, stateMachineArn: "{{_states.StateMachineArn("orders")}}" }
               quote: { type: stepfunctions, stateMachineArn: "{{_sync.StateMachineArn("quote")}}", sync: true }
@@ -128,19 +128,4 @@ public sealed class StepFunctionsGatewayTests : IAsyncLifetime
               - { route: "POST /v1/orders", target: orders, auth: [none], public: true, timeout: {{timeout}} }
               - { route: "POST /v1/quotes", target: quote, auth: [none], public: true, timeout: {{timeout}} }
             """);
-
-    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
-
-    private static async Task<string?> MessageAsync(HttpResponseMessage response)
-    {
-        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return body.RootElement.GetProperty("message").GetString();
-    }
-
-    private static async Task<JsonElement> LastLogLineAsync(TestGateway gateway)
-    {
-        var lines = await gateway.AccessLogLinesAsync(1);
-        using var document = JsonDocument.Parse(lines[^1]);
-        return document.RootElement.Clone();
-    }
 }
