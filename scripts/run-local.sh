@@ -7,4 +7,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 scripts/standins.sh start
-exec dotnet run --project src/Ingest.Gateway -c Release -- serve --config "${1:-config/ingest.local.yaml}"
+# Build, then run the built gateway from the repository root, so relative paths in the config
+# (the config itself, access log, WAL, spill files) resolve here: `dotnet run` may start the
+# program in the project's folder instead.
+dotnet build src/Ingest.Gateway -c Release -nologo -v q
+exec dotnet src/Ingest.Gateway/bin/Release/net10.0/ingest.dll serve --config "${1:-config/ingest.local.yaml}"
