@@ -96,7 +96,7 @@ public sealed partial class KinesisClient : IDisposable
         {
             estimate += ((records[i].Data.Length + 2) / 3 * 4) + (records[i].PartitionKey.Length * 6) + 36;
         }
-        using var request = new PooledBufferWriter(estimate);
+        using var request = new PooledByteBuffer(estimate);
         using (var writer = new Utf8JsonWriter(request))
         {
             writer.WriteStartObject();
@@ -116,7 +116,7 @@ public sealed partial class KinesisClient : IDisposable
             writer.WriteEndArray();
             writer.WriteEndObject();
         }
-        using var response = new PooledBufferWriter(Math.Max(1024, records.Count * 96));
+        using var response = new PooledByteBuffer(Math.Max(1024, records.Count * 96));
         await SendAsync(PutRecordsTarget, request, response, cancellationToken);
         return ParsePutRecords(response.WrittenSpan, records.Count, errorCodes, reportFirstWhere, expectedShardIds);
     }
@@ -250,14 +250,14 @@ public sealed partial class KinesisClient : IDisposable
     /// </summary>
     public async Task<JsonDocument> InvokeAsync(string operation, Action<Utf8JsonWriter> writeRequest, CancellationToken cancellationToken)
     {
-        using var request = new PooledBufferWriter(512);
+        using var request = new PooledByteBuffer(512);
         using (var writer = new Utf8JsonWriter(request))
         {
             writer.WriteStartObject();
             writeRequest(writer);
             writer.WriteEndObject();
         }
-        using var response = new PooledBufferWriter(4096);
+        using var response = new PooledByteBuffer(4096);
         await SendAsync(TargetPrefix + operation, request, response, cancellationToken);
         if (response.WrittenSpan.Trim(" \t\r\n"u8).IsEmpty)
         {
@@ -270,7 +270,7 @@ public sealed partial class KinesisClient : IDisposable
 
     public void Dispose() => _http.Dispose();
 
-    private async Task SendAsync(string target, PooledBufferWriter requestBody, PooledBufferWriter responseBody, CancellationToken cancellationToken)
+    private async Task SendAsync(string target, PooledByteBuffer requestBody, PooledByteBuffer responseBody, CancellationToken cancellationToken)
     {
         var credentials = await _credentials.GetCredentialsAsync().WaitAsync(cancellationToken);
         using var request = new HttpRequestMessage(HttpMethod.Post, Endpoint);
