@@ -17,6 +17,10 @@ mkdir -p TestResults
 log="TestResults/test-output.log"
 status=0
 dotnet build Ingest.sln -c Release -warnaserror 2>&1 | tail -n 3
+# Tests that start the gateway as a process (crash, outage, drain, scale-out) run the native
+# executable, as the container image does.
+scripts/publish-native.sh 2>&1 | tail -n 2
+export INGEST_GATEWAY_EXE="$ROOT/artifacts/native/ingest"
 # Each project's hang timeout bounds a stuck test; the whole run is bounded by `timeout`.
 timeout 25m dotnet test Ingest.sln -c Release --no-build \
   --blame-hang-timeout 5m --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log" || status=$?

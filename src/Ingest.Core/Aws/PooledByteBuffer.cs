@@ -115,11 +115,12 @@ public sealed class PooledByteBuffer : IBufferWriter<byte>, IDisposable
         public const int MinimumLength = 1024 * 1024;
 
         /// <summary>
-        /// The request bodies of 8 full calls (the default maxInFlight; 5 MiB of records is 8 MiB
-        /// once base64 is applied and rounded up): a catch-up at full rate reuses them instead of
-        /// leaving 8 MiB of large-object garbage per call.
+        /// The request bodies of two full calls (5 MiB of records is 8 MiB once base64 is applied
+        /// and rounded up), about what the buffer lets be sent at once (an eighth of
+        /// memory.bufferBytes, 16 MiB by default): a catch-up at full rate reuses them instead of
+        /// leaving 8 MiB of large-object garbage per call, and they stay within the memory bound.
         /// </summary>
-        public const long RetainedBytesLimit = 64L * 1024 * 1024;
+        public const long RetainedBytesLimit = 16L * 1024 * 1024;
 
         public static readonly TimeSpan IdlePeriod = TimeSpan.FromSeconds(10);
 

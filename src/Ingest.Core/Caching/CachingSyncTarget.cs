@@ -216,7 +216,7 @@ public sealed class CachingSyncTarget : ISyncTarget
     private static string Prefix(IngestConfig config, RouteOptions route, StageOptions? stage)
     {
         config.Targets.TryGetValue(route.Target, out var target);
-        var settings = JsonSerializer.SerializeToUtf8Bytes(new { route, target, stage = stage?.Name, variables = stage?.Variables });
+        var settings = JsonSerializer.SerializeToUtf8Bytes(new RouteSettings(route, target, stage?.Name, stage?.Variables), ConfigJsonContext.Default.RouteSettings);
         var hash = Convert.ToHexString(SHA256.HashData(settings), 0, 8);
         return new StringBuilder(route.Route.Length + 32).Append(route.Route).Append('\n').Append(stage?.Name).Append('\n').Append(hash).Append('\n').ToString();
     }

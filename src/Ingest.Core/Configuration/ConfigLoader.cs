@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Reflection;
 using System.Text.RegularExpressions;
@@ -58,6 +59,10 @@ public static partial class ConfigLoader
     [GeneratedRegex(@"\$\{(?<ref>[^}]+)\}")]
     private static partial Regex SecretReference();
 
+    // Binds by reflection over the configuration classes; native builds keep them whole
+    // (TrimmerRootAssembly in Ingest.Gateway.csproj), so no member the binder looks for is trimmed.
+    [UnconditionalSuppressMessage("Trimming", "IL2067", Justification = "Configuration types are rooted in native builds.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Configuration types are rooted in native builds.")]
     private sealed class Binder(string baseDirectory, Func<string, string?> environment)
     {
         public List<string> Errors { get; } = [];

@@ -48,16 +48,16 @@ public static partial class StagesTargets
     /// <summary>Names of the stage variables <paramref name="options"/> reads.</summary>
     public static IEnumerable<string> References(TargetOptions options)
     {
-        var text = JsonSerializer.Serialize(options);
+        var text = ConfigJson.Serialize(options);
         return Reference().Matches(text).Select(m => m.Groups["name"].Value).Distinct(StringComparer.Ordinal);
     }
 
     /// <summary>A copy of <paramref name="options"/> with every <c>${stageVariables.NAME}</c> replaced.</summary>
     public static TargetOptions Resolve(TargetOptions options, IReadOnlyDictionary<string, string> variables)
     {
-        var node = JsonSerializer.SerializeToNode(options)!;
+        var node = JsonSerializer.SerializeToNode(options, ConfigJsonContext.Default.TargetOptions)!;
         Replace(node, variables);
-        return node.Deserialize<TargetOptions>()!;
+        return node.Deserialize(ConfigJsonContext.Default.TargetOptions)!;
     }
 
     /// <summary><paramref name="text"/> with every <c>${stageVariables.NAME}</c> replaced (unknown names stay as written).</summary>

@@ -10,7 +10,6 @@ namespace Ingest.Core.Deployment;
 public static partial class StagesValidation
 {
     // Only scanned for a marker: infinite or NaN numbers (a rate of 1e400) must not throw here.
-    private static readonly JsonSerializerOptions ScanOptions = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     public static void Validate(IngestConfig config, ICollection<string> errors)
     {
@@ -106,7 +105,7 @@ public static partial class StagesValidation
         };
         foreach (var (key, value) in rest)
         {
-            if (value is not null && JsonSerializer.Serialize(value, ScanOptions).Contains("${stageVariables.", StringComparison.Ordinal))
+            if (value is not null && ConfigJson.Serialize(value).Contains("${stageVariables.", StringComparison.Ordinal))
             {
                 errors.Add($"{key}: ${{stageVariables.NAME}} can only be used in target settings (targets.NAME.*). Write the value itself here.");
             }

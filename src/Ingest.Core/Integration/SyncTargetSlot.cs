@@ -30,5 +30,5 @@ public sealed class SyncTargetSlot(ISyncTarget target) : IEventTarget
     /// a deployment that changes them recreates sync targets even when their own settings are the same.
     /// </summary>
     public static string RootSettings(Configuration.IngestConfig config) =>
-        System.Text.Json.JsonSerializer.Serialize(new { config.Compat, config.Aws, config.BinaryMediaTypes });
+        Configuration.ConfigJson.Serialize(new Configuration.RootSettings(config.Compat, config.Aws, config.BinaryMediaTypes));
 }

@@ -199,7 +199,8 @@ public sealed partial class BatchingWriter : IEventTarget
                     continue;
                 }
                 await _inFlight.WaitAsync(_abort.Token);
-                var send = SendWithRetriesAsync(batch);
+                await _budget.StartSendingAsync(bytes, _abort.Token);
+                var send = SendWithRetriesAsync(batch, bytes);
                 batch = null;
                 lock (_sendsGate)
                 {
@@ -252,7 +253,7 @@ public sealed partial class BatchingWriter : IEventTarget
         }
     }
 
-    private async Task SendWithRetriesAsync(List<IngestEvent> batch)
+    private async Task SendWithRetriesAsync(List<IngestEvent> batch, long wireBytes)
     {
         await Task.Yield();
         var delivery = new BatchDelivery(batch);
@@ -284,6 +285,7 @@ public sealed partial class BatchingWriter : IEventTarget
         }
         finally
         {
+            _budget.DoneSending(wireBytes);
             _inFlight.Release();
         }
     }

@@ -9,8 +9,11 @@ namespace Ingest.Core.Pipeline;
 /// An event is charged what it holds on the heap while queued (<see cref="SizeOf"/>), not just its
 /// body, so a buffer of small events fills at the same memory as one of large events.
 /// </summary>
-public sealed class BufferBudget(long limitBytes)
+public sealed class BufferBudget
 {
+    /// <summary>Shortest time between two compactions while the buffer stays full.</summary>
+    public static readonly TimeSpan CompactionInterval = TimeSpan.FromSeconds(5);
+
     // 64-bit object sizes. An IngestEvent (header, id, time, six references, body slice, two ints)
     // is 112 bytes; its slot in the channel's ring buffer 8, up to 16 just after the ring doubled;
     // 8 more for what the measurement (QueuedEventFootprintTests) finds beyond these sums.
@@ -22,11 +25,30 @@ public sealed class BufferBudget(long limitBytes)
     // TaskCompletionSource<bool> and its Task<bool> (ack: delivered).
     private const int CompletionBytes = 24 + 72;
 
+    private readonly TimeProvider _time;
+    private readonly Action _compact;
     private long _used;
     private long _deadInGen2;
     private int _gen2Collections;
+    private long _lastCompaction = long.MinValue;
+    private readonly Lock _sendingGate = new();
+    private readonly Queue<(long Bytes, TaskCompletionSource Ready)> _waitingToSend = new();
+    private long _sending;
 
-    public long LimitBytes { get; } = limitBytes;
+    public BufferBudget(long limitBytes, TimeProvider? time = null)
+        : this(limitBytes, time ?? TimeProvider.System, CompactHeap)
+    {
+    }
+
+    /// <summary>With <paramref name="compact"/> instead of the heap compaction, for tests.</summary>
+    internal BufferBudget(long limitBytes, TimeProvider time, Action compact)
+    {
+        LimitBytes = limitBytes;
+        _time = time;
+        _compact = compact;
+    }
+
+    public long LimitBytes { get; }
 
     public long UsedBytes => Volatile.Read(ref _used);
 
@@ -63,6 +85,78 @@ public sealed class BufferBudget(long limitBytes)
             return true;
         }
         Interlocked.Add(ref _used, -bytes);
+        Full();
+        return false;
+    }
+
+    /// <summary>
+    /// Wire bytes of the batches being sent, all targets together, may be at most an eighth of the
+    /// limit (one batch is always let through). A request body is a second copy of its events, on
+    /// top of the queued events: without this, a backend coming back after an outage meets eight
+    /// 5 MiB Kinesis requests per target at once, while the buffer is still full.
+    /// </summary>
+    public long SendingLimitBytes => LimitBytes / 8;
+
+    /// <summary>Wire bytes of the batches being sent now.</summary>
+    public long SendingBytes
+    {
+        get
+        {
+            lock (_sendingGate)
+            {
+                return _sending;
+            }
+        }
+    }
+
+    /// <summary>Waits until a batch of <paramref name="wireBytes"/> may be sent (first come, first served); pair with <see cref="DoneSending"/>.</summary>
+    public Task StartSendingAsync(long wireBytes, CancellationToken cancellationToken)
+    {
+        lock (_sendingGate)
+        {
+            if (_waitingToSend.Count == 0 && MaySend(wireBytes))
+            {
+                _sending += wireBytes;
+                return Task.CompletedTask;
+            }
+            var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waitingToSend.Enqueue((wireBytes, ready));
+            if (cancellationToken.CanBeCanceled)
+            {
+                // A cancelled waiter stays queued; DoneSending skips it without charging its bytes.
+                cancellationToken.Register(static state => ((TaskCompletionSource)state!).TrySetCanceled(), ready);
+            }
+            return ready.Task;
+        }
+    }
+
+    /// <summary>A batch of <paramref name="wireBytes"/> is no longer being sent: lets waiting batches go.</summary>
+    public void DoneSending(long wireBytes)
+    {
+        lock (_sendingGate)
+        {
+            _sending -= wireBytes;
+            while (_waitingToSend.TryPeek(out var next) && (next.Ready.Task.IsCompleted || MaySend(next.Bytes)))
+            {
+                _waitingToSend.Dequeue();
+                if (next.Ready.TrySetResult())
+                {
+                    _sending += next.Bytes;
+                }
+            }
+        }
+    }
+
+    private bool MaySend(long wireBytes) => _sending == 0 || _sending + wireBytes <= SendingLimitBytes;
+
+    /// <summary>Whether <paramref name="bytes"/> more fit now; when not, the buffer is full (see <see cref="Full"/>).</summary>
+    public bool HasRoomFor(long bytes)
+    {
+        if (UsedBytes + bytes <= LimitBytes)
+        {
+            return true;
+        }
+        Full();
         return false;
     }
 
@@ -103,6 +197,31 @@ public sealed class BufferBudget(long limitBytes)
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: false);
         }
     }
+
+    /// <summary>
+    /// The buffer is full: clients get 503 until the backend takes events again. The heap is at its
+    /// largest now, and the GC keeps tens of MiB committed beyond what is live (young-generation
+    /// budgets, regions freed by promoting the queued events) that answering 503s does not need.
+    /// A compacting collection that returns free memory to the OS runs on the thread pool, at most
+    /// once per <see cref="CompactionInterval"/> while the buffer stays full (also during a
+    /// catch-up, where it returns what the dying events held: skipping it there raised the peaks).
+    /// Backend down, 64 MiB buffer: RSS during the outage 122-145 instead of 155 MiB; each
+    /// compaction pauses ~50 ms.
+    /// </summary>
+    private void Full()
+    {
+        var now = _time.GetTimestamp();
+        var last = Interlocked.Read(ref _lastCompaction);
+        if ((last != long.MinValue && _time.GetElapsedTime(last, now) < CompactionInterval)
+            || Interlocked.CompareExchange(ref _lastCompaction, now, last) != last)
+        {
+            return;
+        }
+        ThreadPool.UnsafeQueueUserWorkItem(static compact => compact(), _compact, preferLocal: false);
+    }
+
+    private static void CompactHeap() =>
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
 
     private static long StringBytes(string? s) => s is null ? 0 : Align(StringHeaderBytes + (2L * s.Length));
 

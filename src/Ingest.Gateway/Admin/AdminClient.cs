@@ -163,12 +163,17 @@ internal sealed class AdminClient(Uri baseAddress, string? token, HttpMessageHan
     public static string Pretty(string json)
     {
         using var document = JsonDocument.Parse(json);
-        return JsonSerializer.Serialize(document.RootElement, PrettyOptions);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, PrettyOptions))
+        {
+            document.RootElement.WriteTo(writer);
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    private static readonly JsonSerializerOptions PrettyOptions = new()
+    private static readonly JsonWriterOptions PrettyOptions = new()
     {
-        WriteIndented = true,
+        Indented = true,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 

@@ -25,12 +25,12 @@ internal sealed record Deployment(DateTimeOffset LoadedAt, string ConfigSha256, 
 /// </summary>
 internal sealed class DeploymentInfo(GatewayOptions options)
 {
-    private static readonly JsonSerializerOptions CanonicalOptions = new()
+    private static readonly ConfigJsonContext Canonical = ConfigJson.With(new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         DictionaryKeyPolicy = null,
         ReferenceHandler = System.Text.Json.Serialization.ReferenceHandler.IgnoreCycles,
-    };
+    });
 
     private readonly ConditionalWeakTable<GatewaySnapshot, Deployment> _known = [];
 
@@ -49,7 +49,7 @@ internal sealed class DeploymentInfo(GatewayOptions options)
     /// <summary>The configuration as compact JSON with object keys in ordinal order.</summary>
     public static string CanonicalText(IngestConfig config)
     {
-        var node = JsonSerializer.SerializeToNode(config, CanonicalOptions);
+        var node = JsonSerializer.SerializeToNode(config, Canonical.IngestConfig);
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Ingest.Gateway.Admin;
 
 namespace Ingest.Gateway.Cli;
@@ -31,12 +32,12 @@ internal static class DeployCommand
             }
             var path = Path.GetFullPath(result.GetValue(config)!);
             // Validated by AdminClient.Create before anything is sent.
-            var body = JsonSerializer.Serialize(new Dictionary<string, string?>
+            var body = new JsonObject
             {
                 ["content"] = File.Exists(path) ? await File.ReadAllTextAsync(path, cancellationToken) : null,
                 ["note"] = result.GetValue(note),
                 ["source"] = path,
-            });
+            }.ToJsonString();
             return await AdminApiClient.RunAsync(result, config, admin, HttpMethod.Post, "/admin/deployments", body, json, PrintOutcome, cancellationToken);
         });
         return command;

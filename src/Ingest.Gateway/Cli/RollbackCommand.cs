@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
+using System.Text.Json.Nodes;
 using Ingest.Gateway.Admin;
 
 namespace Ingest.Gateway.Cli;
@@ -39,7 +39,7 @@ internal static class RollbackCommand
         });
         command.SetAction((result, cancellationToken) =>
         {
-            var body = result.GetValue(stage) is { } name ? JsonSerializer.Serialize(new { stage = name }) : null;
+            var body = result.GetValue(stage) is { } name ? new JsonObject { ["stage"] = name }.ToJsonString() : null;
             var path = $"/admin/deployments/{result.GetValue(to).ToString(CultureInfo.InvariantCulture)}/activate";
             return AdminApiClient.RunAsync(result, config, admin, HttpMethod.Post, path, body, json, DeployCommand.PrintOutcome, cancellationToken);
         });

@@ -270,7 +270,7 @@ internal sealed partial class DeploymentActivator(
     private static string Fingerprint(IngestConfig config, IReadOnlyDictionary<string, TargetInstance> instances, string name, int depth)
     {
         var instance = instances[name];
-        var text = JsonSerializer.Serialize(instance.Options) + JsonSerializer.Serialize(config.Aws);
+        var text = ConfigJson.Serialize(instance.Options) + ConfigJson.Serialize(config.Aws);
         if (instance.Options.DeadLetter?.Target is { } to && depth < 8)
         {
             var deadLetter = StagesTargets.InstanceName(instances, to, instance.Stage);
@@ -286,7 +286,7 @@ internal sealed partial class DeploymentActivator(
         object?[] b = [after.Listen, after.Admin.Listen, after.AccessLog, after.Memory, after.Wal, after.Limits, after.Deployments.Path];
         for (var i = 0; i < RestartKeys.Length; i++)
         {
-            if (JsonSerializer.Serialize(a[i]) != JsonSerializer.Serialize(b[i]))
+            if (ConfigJson.Serialize(a[i]) != ConfigJson.Serialize(b[i]))
             {
                 changed.Add($"{RestartKeys[i]}: changed; takes effect when the gateway restarts (the running value stays until then).");
             }

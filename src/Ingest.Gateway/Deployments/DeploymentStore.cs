@@ -14,6 +14,15 @@ namespace Ingest.Gateway.Deployments;
 /// <param name="Source">Full path of the file it was deployed from; relative <c>${file:...}</c> paths resolve against its folder.</param>
 internal sealed record DeploymentRecord(int Number, DateTimeOffset CreatedAt, string Sha256, string? Note, string? Source);
 
+/// <summary>The deployment last activated (<c>active.json</c>).</summary>
+internal sealed record ActiveRecord(int Number, DateTimeOffset ActivatedAt);
+
+/// <summary>The files of a deployment record, generated at build time (no run-time reflection).</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(DeploymentRecord))]
+[JsonSerializable(typeof(ActiveRecord))]
+internal sealed partial class DeploymentJsonContext : JsonSerializerContext;
+
 /// <summary>
 /// Numbered, immutable deployment records on disk (<c>deployments.path</c>): one folder per
 /// deployment, <c>000001/</c>, holding <c>deployment.json</c> and the file's content as
@@ -26,13 +35,6 @@ internal sealed class DeploymentStore(string path, TimeProvider time)
     private const string ContentFile = "ingest.yaml";
     private const string RecordFile = "deployment.json";
     private const string ActiveFile = "active.json";
-
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        WriteIndented = true,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
 
     private readonly Lock _gate = new();
 
@@ -55,7 +57,7 @@ internal sealed class DeploymentStore(string path, TimeProvider time)
                 for (var number = Numbers().DefaultIfEmpty(0).Max() + 1; ; number++)
                 {
                     var record = new DeploymentRecord(number, time.GetUtcNow(), Sha256(content), note, source);
-                    File.WriteAllText(System.IO.Path.Combine(staging, RecordFile), JsonSerializer.Serialize(record, JsonOptions));
+                    File.WriteAllText(System.IO.Path.Combine(staging, RecordFile), JsonSerializer.Serialize(record, DeploymentJsonContext.Default.DeploymentRecord));
                     try
                     {
                         // Another gateway on the same directory may have taken the number: try the next.
@@ -85,7 +87,7 @@ internal sealed class DeploymentStore(string path, TimeProvider time)
     public DeploymentRecord? Get(int number)
     {
         var file = System.IO.Path.Combine(Folder(number), RecordFile);
-        return File.Exists(file) ? JsonSerializer.Deserialize<DeploymentRecord>(File.ReadAllText(file), JsonOptions) : null;
+        return File.Exists(file) ? JsonSerializer.Deserialize(File.ReadAllText(file), DeploymentJsonContext.Default.DeploymentRecord) : null;
     }
 
     /// <summary>The newest record, or null when there is none.</summary>
@@ -112,7 +114,7 @@ internal sealed class DeploymentStore(string path, TimeProvider time)
         Directory.CreateDirectory(Path);
         var file = System.IO.Path.Combine(Path, ActiveFile);
         var temporary = $"{file}.{Guid.NewGuid():N}.tmp";
-        File.WriteAllText(temporary, JsonSerializer.Serialize(new { number, activatedAt = time.GetUtcNow() }, JsonOptions));
+        File.WriteAllText(temporary, JsonSerializer.Serialize(new ActiveRecord(number, time.GetUtcNow()), DeploymentJsonContext.Default.ActiveRecord));
         File.Move(temporary, file, overwrite: true);
     }
 

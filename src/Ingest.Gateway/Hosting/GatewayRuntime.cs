@@ -30,7 +30,7 @@ internal sealed partial class GatewayRuntime(
     public GatewaySnapshot Current => _current ?? throw new InvalidOperationException("The gateway has not started.");
 
     /// <summary>Queued bytes of all async targets together.</summary>
-    public BufferBudget Budget { get; } = new(config.Memory.BufferBytes);
+    public BufferBudget Budget { get; } = new(config.Memory.BufferBytes, options.TimeProvider);
 
     /// <summary>True once shutdown began: readiness fails and new events get 503.</summary>
     public bool Draining { get; private set; }

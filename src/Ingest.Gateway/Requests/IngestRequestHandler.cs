@@ -381,7 +381,7 @@ internal sealed class IngestRequestHandler(
         {
             return Rejection.ServiceUnavailable;
         }
-        if (request.ContentLength is { } expected && runtime.Budget.UsedBytes + expected > runtime.Budget.LimitBytes)
+        if (request.ContentLength is { } expected && !runtime.Budget.HasRoomFor(expected))
         {
             metrics.EventsDropped.Add(1, BufferFullReason);
             return Rejection.ServiceUnavailable;

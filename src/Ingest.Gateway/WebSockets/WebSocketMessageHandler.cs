@@ -124,6 +124,6 @@ internal sealed class WebSocketMessageHandler(GatewayRuntime runtime, WebSocketE
         {
             return Rejection.ServiceUnavailable;
         }
-        return runtime.Budget.UsedBytes + length > runtime.Budget.LimitBytes ? Rejection.ServiceUnavailable : null;
+        return runtime.Budget.HasRoomFor(length) ? null : Rejection.ServiceUnavailable;
     }
 }

@@ -66,8 +66,8 @@ public sealed class BatchingWriterTests : IAsyncDisposable
             writer.TryEnqueue(Event(300));
         }
 
-        await Until(() => _sender.Batches.Sum(b => b.Count) == 9);
-        Assert.All(_sender.Batches, b => Assert.True(b.Sum(e => e.WireBytes) <= 1000));
+        await Until(() => _sender.SentBatches().Sum(b => b.Count) == 9);
+        Assert.All(_sender.SentBatches(), b => Assert.True(b.Sum(e => e.WireBytes) <= 1000));
         Assert.Equal(3, _sender.Batches.Count);
     }
 
@@ -363,6 +363,15 @@ public sealed class BatchingWriterTests : IAsyncDisposable
         public Func<int, bool> ThrowOnCall { get; set; } = _ => false;
         public TaskCompletionSource? Gate { get; set; }
         public List<List<IngestEvent>> Batches { get; } = [];
+
+        /// <summary>A copy of <see cref="Batches"/>, safe to enumerate while sends go on.</summary>
+        public List<List<IngestEvent>> SentBatches()
+        {
+            lock (Batches)
+            {
+                return [.. Batches];
+            }
+        }
         public ConcurrentDictionary<Guid, int> Delivered { get; } = new();
         public ConcurrentQueue<DateTimeOffset> CallTimes { get; } = new();
         public TimeProvider Time { get; set; } = TimeProvider.System;

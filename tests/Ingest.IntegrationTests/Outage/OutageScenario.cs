@@ -22,18 +22,22 @@ internal sealed class OutageScenario(ITestOutputHelper output) : IAsyncDisposabl
     public const int Clients = 16;
 
     /// <summary>
-    /// Peak RSS allowed above <see cref="BufferBytes"/>. Not the product target of BufferBytes +
-    /// 100 MB: the gateway itself holds 80-85 MiB idle and 105-130 MiB under load with an empty
-    /// buffer (about 40 MiB mapped assemblies, 18 MiB native libraries, 15-25 MiB JIT code and
-    /// stubs), and the GC keeps a gen0 budget of tens of MiB on top of the full buffer. Peaks
-    /// measured here on 2 cores, load average 3-58: SQS down 60 s 226 MiB, SQS hanging 20 s
-    /// 218 MiB (RSS at the end of these outages 213-214 MiB), Kinesis down 20 s 283-331 MiB, at
-    /// the catch-up: the full buffer plus up to 8 PutRecords bodies of 8 MiB in flight (RSS at the
-    /// end of that outage 197-233 MiB). Earlier runs reached 260 (SQS) and 335 MiB (SQS hanging).
-    /// 304 MiB leaves about 37 MiB over the highest of these for a loaded CI machine. An unbounded
-    /// queue passes a gigabyte within seconds at this load.
+    /// RSS allowed above <see cref="BufferBytes"/> while the backend is down (circuit open) and the
+    /// buffer full: the product bound, bufferBytes + 100 MB, for the native gateway
+    /// (scripts/publish-native.sh). Measured on 2 cores: idle 65 MiB, 118-145 MiB in that phase
+    /// (up to 156 MiB in the seconds the buffer fills, before the circuit opens).
+    /// <c>dotnet ingest.dll</c> holds ~60 MiB more (JIT, mapped assemblies) and does not meet it.
     /// </summary>
-    public const long RssAllowance = 304L * 1024 * 1024;
+    public const long OutageRssAllowance = 100_000_000;
+
+    /// <summary>
+    /// Peak RSS allowed above <see cref="BufferBytes"/> over the whole run, catch-up included. Not
+    /// yet the product bound: when the backend returns, the buffer is still full while delivered
+    /// events die in gen2 and batches are built, and the native gateway peaked at 145-228 MiB
+    /// (SQS 148-165, Kinesis 145-228 with one-second spikes). An unbounded queue passes a
+    /// gigabyte within seconds at this load.
+    /// </summary>
+    public const long RssAllowance = 200L * 1024 * 1024;
     // Big bodies fill the 64 MiB buffer with a few thousand events, so the backlog and the read-back stay short.
     public const int BodyBytes = 16 * 1024;
 
@@ -54,9 +58,14 @@ internal sealed class OutageScenario(ITestOutputHelper output) : IAsyncDisposabl
     /// <summary>RSS at the end of the outage, the buffer full for most of it.</summary>
     public long OutageRss { get; private set; }
 
+    /// <summary>Highest RSS from the open circuit (backend known down, buffer full) until the backend came back.</summary>
+    public long OutagePeakRss { get; private set; }
+
     /// <summary>Starts the gateway with a 64 MiB buffer, small timeouts and the given <c>aws.endpoints</c> and target.</summary>
     public async Task StartGatewayAsync(string endpoints, string target)
     {
+        Assert.True(GatewayProcess.NativeExecutable is not null,
+            "the memory bound is the native gateway's: run scripts/test.sh, or scripts/publish-native.sh and set INGEST_GATEWAY_EXE=artifacts/native/ingest");
         var port = GatewayProcess.FreePort();
         var adminPort = GatewayProcess.FreePort();
         PublicUri = new Uri($"http://127.0.0.1:{port}");
@@ -102,6 +111,8 @@ internal sealed class OutageScenario(ITestOutputHelper output) : IAsyncDisposabl
         output.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0} s  first 503 after {down.Elapsed.TotalSeconds:0.0} s of outage, {Load.Acknowledged.Count} acknowledged");
         await UntilAsync(async () => await CircuitOpenAsync(), outage, "/readyz reports the open circuit");
         output.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0} s  /readyz: circuit open");
+        using var fullSampling = new CancellationTokenSource();
+        var fullRss = Gateway.SampleRssAsync(TimeSpan.FromSeconds(1), fullSampling.Token);
 
         // The outage lasts its stated time, under load, whatever happened so far.
         var rest = outage - down.Elapsed;
@@ -112,6 +123,8 @@ internal sealed class OutageScenario(ITestOutputHelper output) : IAsyncDisposabl
         var acknowledgedDuringOutage = Load.Acknowledged.Count;
         var deliveredAtRestore = await DeliveredAsync();
         OutageRss = Gateway.RssBytes();
+        await fullSampling.CancelAsync();
+        OutagePeakRss = (await fullRss).Max();
         await restoreBackend();
         output.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0} s  backend back; {Load.Unavailable} answers were 503 so far");
         await UntilAsync(async () => await DeliveredAsync() > deliveredAtRestore, TimeSpan.FromSeconds(60), "delivery resumes by itself");
@@ -127,7 +140,7 @@ internal sealed class OutageScenario(ITestOutputHelper output) : IAsyncDisposabl
         await sampling.CancelAsync();
         var samples = await rss;
         PeakRss = samples.Max();
-        output.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0} s  channel empty; RSS samples {samples.Count}, end of outage {OutageRss / 1048576.0:0} MiB, peak {PeakRss / 1048576.0:0} MiB");
+        output.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0} s  channel empty; RSS samples {samples.Count}, outage peak {OutagePeakRss / 1048576.0:0} MiB, end of outage {OutageRss / 1048576.0:0} MiB, peak {PeakRss / 1048576.0:0} MiB");
         output.WriteLine($"RSS per second (MiB): {string.Join(' ', samples.Select(b => (b / 1048576).ToString(System.Globalization.CultureInfo.InvariantCulture)))}");
     }
 
@@ -139,7 +152,8 @@ internal sealed class OutageScenario(ITestOutputHelper output) : IAsyncDisposabl
         var lost = Load.Acknowledged.Keys.Count(id => !ids.Contains(id));
         var deadLettered = await GatewayScrape.ValueAsync(Admin, "ingest_events_dead_lettered_total", "target=\"t\"");
         output.WriteLine($"sent {Load.Sent}, acknowledged {Load.Acknowledged.Count}, 503 {Load.Unavailable}, other {Load.OtherStatus}, errors {Load.Errors}, " +
-            $"delivered {ids.Count}, duplicates {duplicates}, lost {lost}, dead-lettered {deadLettered}, peak RSS {PeakRss / 1048576.0:0} MiB (limit {(BufferBytes + RssAllowance) / 1048576.0:0} MiB)");
+            $"delivered {ids.Count}, duplicates {duplicates}, lost {lost}, dead-lettered {deadLettered}, RSS with the circuit open {OutagePeakRss / 1048576.0:0} MiB (limit {(BufferBytes + OutageRssAllowance) / 1048576.0:0} MiB), " +
+            $"peak RSS {PeakRss / 1048576.0:0} MiB (limit {(BufferBytes + RssAllowance) / 1048576.0:0} MiB)");
 
         Assert.Equal(0, lost);
         foreach (var (id, body) in received)
@@ -153,6 +167,7 @@ internal sealed class OutageScenario(ITestOutputHelper output) : IAsyncDisposabl
         Assert.True(Load.Unavailable > 0, "no 503 while the backend was down");
         Assert.Equal(0, Load.UnavailableWithoutRetryAfter);
         Assert.Equal(0, Load.OtherStatus);
+        Assert.InRange(OutagePeakRss, 1, BufferBytes + OutageRssAllowance);
         Assert.InRange(PeakRss, 1, BufferBytes + RssAllowance);
     }
 

@@ -9,7 +9,9 @@ namespace Ingest.TestSupport.Processes;
 /// <summary>
 /// The gateway as users run it: <c>ingest serve --config FILE</c> in a child process, so tests can
 /// kill it (<c>kill -9</c>), send SIGTERM, restart it on the same data directory and sample its RSS.
-/// The test project must reference Ingest.Gateway so <c>ingest.dll</c> sits next to the tests.
+/// The process is the native executable named by <c>INGEST_GATEWAY_EXE</c> (scripts/test.sh
+/// publishes it with scripts/publish-native.sh and sets it), else <c>dotnet ingest.dll</c>: the
+/// test project must reference Ingest.Gateway so <c>ingest.dll</c> sits next to the tests.
 /// </summary>
 public sealed class GatewayProcess : IAsyncDisposable
 {
@@ -39,12 +41,31 @@ public sealed class GatewayProcess : IAsyncDisposable
     /// <summary>The last lines the process printed (stdout and stderr), for failure messages.</summary>
     public string RecentOutput => string.Join('\n', _output);
 
-    /// <summary>A TCP port free on loopback right now.</summary>
+    /// <summary>The native gateway executable the tests run (<c>INGEST_GATEWAY_EXE</c>), or null for <c>dotnet ingest.dll</c>.</summary>
+    public static string? NativeExecutable { get; } = Environment.GetEnvironmentVariable("INGEST_GATEWAY_EXE") is { Length: > 0 } path
+        ? (File.Exists(path) ? path : throw new FileNotFoundException($"INGEST_GATEWAY_EXE names no file: {path}"))
+        : null;
+
+    /// <summary>
+    /// A TCP port free on loopback right now, below the kernel's ephemeral range (32768 and up):
+    /// outgoing connections of tests running meanwhile take their local ports from that range and
+    /// could take this one before the gateway binds it.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; ; attempt++)
+        {
+            var port = Random.Shared.Next(20000, 32000);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException) when (attempt < 100)
+            {
+            }
+        }
     }
 
     /// <summary>
@@ -62,14 +83,17 @@ public sealed class GatewayProcess : IAsyncDisposable
         directory ??= System.IO.Directory.CreateTempSubdirectory("ingest-gw-").FullName;
         var configPath = Path.Combine(directory, "ingest.yaml");
         await File.WriteAllTextAsync(configPath, yaml);
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(NativeExecutable ?? "dotnet")
         {
             WorkingDirectory = directory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ingest.dll"));
+        if (NativeExecutable is null)
+        {
+            info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ingest.dll"));
+        }
         info.ArgumentList.Add("serve");
         info.ArgumentList.Add("--config");
         info.ArgumentList.Add(configPath);
