@@ -26,6 +26,8 @@
 #   MEMORY_EVENTS [100] events per NDJSON request in the memory scenario
 #   H2_STREAMS [10]     concurrent streams per HTTP/2 connection (h2load -m)
 #   SHARDS [2]          shards of the Kinesis streams (client's and gateway's alike)
+#   GATEWAY_EXE []      a native gateway (scripts/publish-native.sh: artifacts/native/ingest)
+#                       to measure instead of `dotnet ingest.dll`
 #
 # Output: a markdown table on stdout, also written to load/out/results-<UTC time>.md; raw tool
 # output in load/out/raw-<UTC time>/. Exit 1 when a scenario answered no 2xx at all, when fewer
@@ -98,6 +100,13 @@ API_KEY="ingest-load-key-0123456789abcdefghijklmnopqrstu"
 
 BASELINE_DLL="$ROOT/load/Baseline/bin/Release/net10.0/ingest-load-baseline.dll"
 GATEWAY_DLL="$ROOT/src/Ingest.Gateway/bin/Release/net10.0/ingest.dll"
+if [[ -n "${GATEWAY_EXE:-}" ]]; then
+  GATEWAY_EXE="$(readlink -f "$GATEWAY_EXE")"
+  [[ -x "$GATEWAY_EXE" ]] || die "GATEWAY_EXE=$GATEWAY_EXE is not an executable (scripts/publish-native.sh)"
+  GATEWAY_CMD=("$GATEWAY_EXE")
+else
+  GATEWAY_CMD=(dotnet "$GATEWAY_DLL")
+fi
 DELIVERY_DLL="$ROOT/load/DeliveryBaseline/bin/Release/net10.0/ingest-load-delivery.dll"
 
 SQS_ENDPOINT="http://127.0.0.1:${INGEST_SQS_PORT:-4566}"
@@ -191,7 +200,7 @@ start_server() {
     sleep 0.2
   done
   # RSS is sampled from this pid: make sure it is the server itself, not a wrapper shell.
-  [[ "$(readlink "/proc/$SERVER_PID/exe" 2>/dev/null)" == */dotnet ]] \
+  [[ "$(readlink "/proc/$SERVER_PID/exe" 2>/dev/null)" == */dotnet || "$(readlink "/proc/$SERVER_PID/exe" 2>/dev/null)" == "${GATEWAY_EXE:-/}" ]] \
     || log "warning: pid $SERVER_PID of $name is $(readlink "/proc/$SERVER_PID/exe" 2>/dev/null), not dotnet; RSS may be wrong"
 }
 
@@ -205,7 +214,7 @@ start_gateway() {
   next_free_port; ADMIN_PORT=$PORT
   start_server "$name" "get:http://127.0.0.1:$ADMIN_PORT/readyz" \
     env INGEST_LOAD_PORT="$GW_PORT" INGEST_LOAD_H2C_PORT="$H2C_PORT" INGEST_LOAD_ADMIN_PORT="$ADMIN_PORT" "$@" \
-    dotnet "$GATEWAY_DLL" serve --config "$ROOT/load/configs/$config"
+    "${GATEWAY_CMD[@]}" serve --config "$ROOT/load/configs/$config"
 }
 
 # Peak VmRSS (kB) of SERVER_PID, sampled every second into FILE until stopped.

@@ -31,7 +31,17 @@ public class SqsDeliveryTests(ITestOutputHelper output)
     }
 
     /// <summary>Reads and deletes messages until <paramref name="expected"/> distinct ids arrived or the deadline passes.</summary>
-    internal static async Task<List<(Guid Id, byte[] Body)>> ReceiveAllAsync(string queue, int expected, TimeSpan timeout)
+    internal static Task<List<(Guid Id, byte[] Body)>> ReceiveAllAsync(string queue, int expected, TimeSpan timeout) =>
+        ReceiveAsync(queue, ids => ids.Count >= expected, timeout);
+
+    /// <summary>
+    /// Reads and deletes messages until every id of <paramref name="wanted"/> arrived or the deadline
+    /// passes; other messages (events of requests the test did not count) are returned too.
+    /// </summary>
+    internal static Task<List<(Guid Id, byte[] Body)>> ReceiveAllAsync(string queue, IReadOnlyCollection<Guid> wanted, TimeSpan timeout) =>
+        ReceiveAsync(queue, ids => wanted.All(ids.Contains), timeout);
+
+    private static async Task<List<(Guid Id, byte[] Body)>> ReceiveAsync(string queue, Func<HashSet<Guid>, bool> done, TimeSpan timeout)
     {
         using var sqs = new AmazonSQSClient(new BasicAWSCredentials("test", "test"), new AmazonSQSConfig { ServiceURL = Endpoint, AuthenticationRegion = "us-east-1" });
         var url = (await sqs.GetQueueUrlAsync(queue)).QueueUrl;
@@ -39,7 +49,7 @@ public class SqsDeliveryTests(ITestOutputHelper output)
         var ids = new HashSet<Guid>();
         var deadline = DateTime.UtcNow + timeout;
         var readers = 4;
-        while (ids.Count < expected && DateTime.UtcNow < deadline)
+        while (!done(ids) && DateTime.UtcNow < deadline)
         {
             var batches = await Task.WhenAll(Enumerable.Range(0, readers).Select(_ => sqs.ReceiveMessageAsync(new ReceiveMessageRequest
             {
