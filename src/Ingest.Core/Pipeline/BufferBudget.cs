@@ -27,6 +27,7 @@ public sealed class BufferBudget
 
     private readonly TimeProvider _time;
     private readonly Action _compact;
+    private readonly Action _collectGen2;
     private long _used;
     private long _deadInGen2;
     private int _gen2Collections;
@@ -36,16 +37,17 @@ public sealed class BufferBudget
     private long _sending;
 
     public BufferBudget(long limitBytes, TimeProvider? time = null)
-        : this(limitBytes, time ?? TimeProvider.System, CompactHeap)
+        : this(limitBytes, time ?? TimeProvider.System, CompactHeap, CollectGen2)
     {
     }
 
-    /// <summary>With <paramref name="compact"/> instead of the heap compaction, for tests.</summary>
-    internal BufferBudget(long limitBytes, TimeProvider time, Action compact)
+    /// <summary>With <paramref name="compact"/> and <paramref name="collectGen2"/> instead of the real collections, for tests.</summary>
+    internal BufferBudget(long limitBytes, TimeProvider time, Action compact, Action collectGen2)
     {
         LimitBytes = limitBytes;
         _time = time;
         _compact = compact;
+        _collectGen2 = collectGen2;
     }
 
     public long LimitBytes { get; }
@@ -194,7 +196,7 @@ public sealed class BufferBudget
         var threshold = LimitBytes / 4;
         if (Interlocked.Add(ref _deadInGen2, bytes) >= threshold && Interlocked.Exchange(ref _deadInGen2, 0) >= threshold)
         {
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: false);
+            _collectGen2();
         }
     }
 
@@ -219,6 +221,8 @@ public sealed class BufferBudget
         }
         ThreadPool.UnsafeQueueUserWorkItem(static compact => compact(), _compact, preferLocal: false);
     }
+
+    private static void CollectGen2() => GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: false);
 
     private static void CompactHeap() =>
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);

@@ -16,7 +16,7 @@ public sealed class FullBufferCompactionTests
     public async Task A_full_buffer_compacts_at_most_once_per_interval()
     {
         var time = new FakeTimeProvider();
-        var budget = new BufferBudget(1000, time, () => Interlocked.Increment(ref _compactions));
+        var budget = new BufferBudget(1000, time, () => Interlocked.Increment(ref _compactions), () => { });
         Assert.True(budget.TryReserve(900));
 
         Assert.False(budget.HasRoomFor(200));
@@ -40,7 +40,7 @@ public sealed class FullBufferCompactionTests
     [Fact]
     public async Task A_buffer_with_room_never_compacts()
     {
-        var budget = new BufferBudget(1000, new FakeTimeProvider(), () => Interlocked.Increment(ref _compactions));
+        var budget = new BufferBudget(1000, new FakeTimeProvider(), () => Interlocked.Increment(ref _compactions), () => { });
 
         Assert.True(budget.HasRoomFor(1000));
         Assert.True(budget.TryReserve(600));
