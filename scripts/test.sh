@@ -27,6 +27,11 @@ timeout 25m dotnet test Ingest.sln -c Release --no-build \
 
 sum() { { grep -Eo "$1: +[0-9]+" "$log" || true; } | awk '{ n += $2 } END { print n + 0 }'; }
 passed=$(sum Passed); failed=$(sum Failed); skipped=$(sum Skipped)
+# Failures again at the end, with their messages, so the tail of the output says what failed.
+if grep -qE "^ +Failed [A-Za-z]" "$log"; then
+  echo "failed tests:"
+  grep -E -A 12 "^ +Failed [A-Za-z]" "$log" | cut -c1-300
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 if [ "$passed" = 0 ]; then
   echo "no test ran" >&2

@@ -46,7 +46,8 @@ public class TextMatcherTests
         clock.Stop();
 
         Assert.False(matched);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"{pattern} took {clock.Elapsed}");
+        // Linear: milliseconds. Backtracking: 2^100000 steps. The bound only needs to tell them apart on a busy machine.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"{pattern} took {clock.Elapsed}");
     }
 
     [Fact]

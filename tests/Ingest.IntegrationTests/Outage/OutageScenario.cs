@@ -22,22 +22,14 @@ internal sealed class OutageScenario(ITestOutputHelper output) : IAsyncDisposabl
     public const int Clients = 16;
 
     /// <summary>
-    /// RSS allowed above <see cref="BufferBytes"/> while the backend is down (circuit open) and the
-    /// buffer full: the product bound, bufferBytes + 100 MB, for the native gateway
-    /// (scripts/publish-native.sh). Measured on 2 cores: idle 65 MiB, 118-145 MiB in that phase
-    /// (up to 156 MiB in the seconds the buffer fills, before the circuit opens).
-    /// <c>dotnet ingest.dll</c> holds ~60 MiB more (JIT, mapped assemblies) and does not meet it.
+    /// RSS allowed above <see cref="BufferBytes"/>, sampled every second over the whole run (fill,
+    /// outage and catch-up): the product bound, bufferBytes + 100 MB, for the native gateway
+    /// (scripts/publish-native.sh). Measured on 2 cores: idle 65 MiB, 123-130 MiB with the buffer
+    /// full, 143-148 MiB at the peak of the catch-up (limit 159 MiB). <c>dotnet ingest.dll</c>
+    /// holds ~60 MiB more (JIT, mapped assemblies) and does not meet it.
     /// </summary>
-    public const long OutageRssAllowance = 100_000_000;
+    public const long RssAllowance = 100_000_000;
 
-    /// <summary>
-    /// Peak RSS allowed above <see cref="BufferBytes"/> over the whole run, catch-up included. Not
-    /// yet the product bound: when the backend returns, the buffer is still full while delivered
-    /// events die in gen2 and batches are built, and the native gateway peaked at 145-228 MiB
-    /// (SQS 148-165, Kinesis 145-228 with one-second spikes). An unbounded queue passes a
-    /// gigabyte within seconds at this load.
-    /// </summary>
-    public const long RssAllowance = 200L * 1024 * 1024;
     // Big bodies fill the 64 MiB buffer with a few thousand events, so the backlog and the read-back stay short.
     public const int BodyBytes = 16 * 1024;
 
@@ -152,7 +144,7 @@ internal sealed class OutageScenario(ITestOutputHelper output) : IAsyncDisposabl
         var lost = Load.Acknowledged.Keys.Count(id => !ids.Contains(id));
         var deadLettered = await GatewayScrape.ValueAsync(Admin, "ingest_events_dead_lettered_total", "target=\"t\"");
         output.WriteLine($"sent {Load.Sent}, acknowledged {Load.Acknowledged.Count}, 503 {Load.Unavailable}, other {Load.OtherStatus}, errors {Load.Errors}, " +
-            $"delivered {ids.Count}, duplicates {duplicates}, lost {lost}, dead-lettered {deadLettered}, RSS with the circuit open {OutagePeakRss / 1048576.0:0} MiB (limit {(BufferBytes + OutageRssAllowance) / 1048576.0:0} MiB), " +
+            $"delivered {ids.Count}, duplicates {duplicates}, lost {lost}, dead-lettered {deadLettered}, RSS with the circuit open {OutagePeakRss / 1048576.0:0} MiB, " +
             $"peak RSS {PeakRss / 1048576.0:0} MiB (limit {(BufferBytes + RssAllowance) / 1048576.0:0} MiB)");
 
         Assert.Equal(0, lost);
@@ -167,7 +159,6 @@ internal sealed class OutageScenario(ITestOutputHelper output) : IAsyncDisposabl
         Assert.True(Load.Unavailable > 0, "no 503 while the backend was down");
         Assert.Equal(0, Load.UnavailableWithoutRetryAfter);
         Assert.Equal(0, Load.OtherStatus);
-        Assert.InRange(OutagePeakRss, 1, BufferBytes + OutageRssAllowance);
         Assert.InRange(PeakRss, 1, BufferBytes + RssAllowance);
     }
 

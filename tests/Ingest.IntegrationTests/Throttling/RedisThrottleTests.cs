@@ -163,7 +163,9 @@ public class RedisThrottleTests(ITestOutputHelper output)
         Assert.Equal(hung.Sent / 2, hung.Count(1, 503));
         // Only the requests in flight when it hung and one probe a second wait, each at most redis.timeout (250 ms).
         Assert.True(hung.Percentile(0.8) < TimeSpan.FromMilliseconds(100), $"80% of answers took up to {hung.Percentile(0.8)}");
-        Assert.True(hung.MaxLatency < TimeSpan.FromSeconds(1), $"answers took up to {hung.MaxLatency}");
+        // The slowest: a timeout plus what a busy machine adds to firing its timer (up to ~0.8 s
+        // seen with both cores taken by another process).
+        Assert.True(hung.MaxLatency < TimeSpan.FromSeconds(2), $"answers took up to {hung.MaxLatency}");
 
         var resumed = TimeSpan.Zero;
         for (var i = 0; i < 1000 && paused.Elapsed < TimeSpan.FromSeconds(3) + ResumeLimit + TimeSpan.FromSeconds(5); i++)
