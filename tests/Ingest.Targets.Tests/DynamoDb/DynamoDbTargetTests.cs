@@ -210,7 +210,7 @@ public sealed class DynamoDbTargetTests : IAsyncLifetime
         var result = await get.InvokeAsync(Request(KeyTemplate, query: "?ts=1"), deadline.Token);
 
         Assert.Equal(IntegrationFailure.Timeout, result.Failure);
-        Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(5));
+        Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(10));
     }
 
     [Fact]

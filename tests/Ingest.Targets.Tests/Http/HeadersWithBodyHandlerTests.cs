@@ -58,11 +58,11 @@ public sealed class HeadersWithBodyHandlerTests
         }
 
         var error = await Forwarder.SendAsync(http, backend.Url + "/", invoker, ForwarderRequestConfig.Empty, HttpTransformer.Empty)
-            .AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+            .AsTask().WaitAsync(TimeSpan.FromSeconds(15));
 
         Assert.Equal(ForwarderError.None, error);
         Assert.Equal(StatusCodes.Status202Accepted, http.Response.StatusCode);
-        return (await received.Task.WaitAsync(TimeSpan.FromSeconds(5)), [.. sends]);
+        return (await received.Task.WaitAsync(TimeSpan.FromSeconds(15)), [.. sends]);
     }
 
     [Fact]

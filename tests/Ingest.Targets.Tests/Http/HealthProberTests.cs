@@ -61,10 +61,10 @@ internal static class Poll
 {
     public static async Task UntilAsync(Func<bool> condition)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
         while (!condition())
         {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met within 5 s");
+            Assert.True(DateTime.UtcNow < deadline, "condition not met within 15 s");
             await Task.Delay(10);
         }
     }
