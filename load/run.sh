@@ -200,8 +200,10 @@ start_server() {
     sleep 0.2
   done
   # RSS is sampled from this pid: make sure it is the server itself, not a wrapper shell.
-  [[ "$(readlink "/proc/$SERVER_PID/exe" 2>/dev/null)" == */dotnet || "$(readlink "/proc/$SERVER_PID/exe" 2>/dev/null)" == "${GATEWAY_EXE:-/}" ]] \
-    || log "warning: pid $SERVER_PID of $name is $(readlink "/proc/$SERVER_PID/exe" 2>/dev/null), not dotnet; RSS may be wrong"
+  local exe
+  exe="$(readlink "/proc/$SERVER_PID/exe" 2>/dev/null || true)"
+  [[ "$exe" == */dotnet || "$exe" == "${GATEWAY_EXE:-/}" ]] \
+    || log "warning: pid $SERVER_PID of $name is $exe, not dotnet; RSS may be wrong"
 }
 
 # start_gateway NAME CONFIG [VAR=VALUE...]: the gateway on free ports; sets GW_PORT, ADMIN_PORT

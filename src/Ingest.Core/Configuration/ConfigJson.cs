@@ -13,12 +13,13 @@ public static class ConfigJson
     /// <summary>Compact JSON of <paramref name="value"/>, any type of the configuration model (its runtime type counts); "null" for null.</summary>
     public static string Serialize(object? value) =>
         value is null ? "null" : JsonSerializer.Serialize(value, value.GetType(), ConfigJsonContext.Default);
-
-    /// <summary>A context with <paramref name="options"/> (naming, cycles) over the same generated types.</summary>
-    public static ConfigJsonContext With(JsonSerializerOptions options) => new(options);
 }
 
-/// <summary>The configuration types serialized anywhere in the gateway.</summary>
+/// <summary>
+/// The configuration types serialized anywhere in the gateway. Named floating-point literals: the
+/// JSON is compared and scanned, and an infinite or NaN number (a rate of 1e400, refused later by
+/// validation) must not throw here.
+/// </summary>
 [JsonSourceGenerationOptions(NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [JsonSerializable(typeof(IngestConfig))]
 [JsonSerializable(typeof(RootSettings))]

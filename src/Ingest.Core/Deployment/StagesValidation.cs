@@ -9,8 +9,6 @@ namespace Ingest.Core.Deployment;
 /// <summary>Validation of <c>stages</c>, stage variable references, <c>watch</c> and <c>deployments</c>.</summary>
 public static partial class StagesValidation
 {
-    // Only scanned for a marker: infinite or NaN numbers (a rate of 1e400) must not throw here.
-
     public static void Validate(IngestConfig config, ICollection<string> errors)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);

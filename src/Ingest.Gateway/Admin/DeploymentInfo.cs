@@ -25,7 +25,7 @@ internal sealed record Deployment(DateTimeOffset LoadedAt, string ConfigSha256, 
 /// </summary>
 internal sealed class DeploymentInfo(GatewayOptions options)
 {
-    private static readonly ConfigJsonContext Canonical = ConfigJson.With(new()
+    private static readonly ConfigJsonContext Canonical = new(new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         DictionaryKeyPolicy = null,
